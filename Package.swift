@@ -1,0 +1,56 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Layers, innermost first: SoleusCore (pure, deterministic) → SoleusConfig (TOML files) →
+// SoleusHardware (backends: gpio, modbus) → SoleusSimulation (physical boot model) →
+// SoleusRuntime (session runner, storage) → executables.
+let package = Package(
+    name: "Soleus",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "soleus", targets: ["soleus"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // System C libraries (Debian bookworm: libgpiod 1.6 = v1 API, libmodbus 3.1).
+        .systemLibrary(name: "CGPIOD", pkgConfig: "libgpiod", providers: [.apt(["libgpiod-dev"])]),
+        .systemLibrary(name: "CModbus", pkgConfig: "libmodbus", providers: [.apt(["libmodbus-dev"])]),
+
+        .target(name: "SoleusCore"),
+        .target(
+            name: "SoleusConfig",
+            dependencies: ["SoleusCore", "SoleusHardware", "SoleusSimulation", .product(name: "TOMLKit", package: "TOMLKit")]
+        ),
+        .target(name: "SoleusHardware", dependencies: ["SoleusCore", "CGPIOD", "CModbus"]),
+        .target(name: "SoleusSimulation", dependencies: ["SoleusCore", "SoleusHardware"]),
+        .target(
+            name: "SoleusRuntime",
+            dependencies: [
+                "SoleusCore", "SoleusConfig", "SoleusHardware", "SoleusSimulation",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(
+            name: "soleus",
+            dependencies: [
+                "SoleusCore", "SoleusConfig", "SoleusHardware", "SoleusSimulation", "SoleusRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "SoleusCoreTests", dependencies: ["SoleusCore"]),
+        .testTarget(name: "SoleusConfigTests", dependencies: ["SoleusConfig"]),
+        .testTarget(name: "SoleusSimulationTests", dependencies: ["SoleusSimulation"]),
+        .testTarget(
+            name: "SoleusRuntimeTests",
+            dependencies: ["SoleusRuntime", "SoleusConfig", "SoleusSimulation"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

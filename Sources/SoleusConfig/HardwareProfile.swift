@@ -1,0 +1,153 @@
+import SoleusCore
+import SoleusSimulation
+
+/// A hardware profile (`hardware/*.toml`, format in `docs/hardware.md`): the boot's chambers, its
+/// hard limits, the controller tuning and the backend that drives it.
+public struct HardwareProfile: Sendable, Equatable {
+    public enum Backend: Sendable, Equatable {
+        /// The physical simulator, with its parameters.
+        case simulated(BootParameters)
+    }
+
+    public var name: String
+    public var boot: BootDescription
+    public var regulator: RegulatorSettings
+    public var backend: Backend
+    /// The file's text, stored with every session run on it.
+    public var text: String
+    /// Where it was read from.
+    public var path: String
+}
+
+/// Reads hardware profiles.
+public enum HardwareProfileFile {
+    public static func load(path: String) throws(ConfigError) -> HardwareProfile {
+        let text = try readTextFile(path)
+        return try parse(text, file: path)
+    }
+
+    public static func parse(_ text: String, file: String) throws(ConfigError) -> HardwareProfile {
+        let root = try TOMLNode.parse(text, file: file)
+        let issues = IssueCollector()
+        var doc = TableReader(root, path: "", issues: issues)
+        let profile = read(&doc, text: text, file: file)
+        doc.rejectUnknownKeys()
+        guard issues.issues.isEmpty, let profile else { throw ConfigError(file: file, issues: issues.issues) }
+        return profile
+    }
+
+    static func read(_ doc: inout TableReader, text: String, file: String) -> HardwareProfile? {
+        let issues = doc.issues
+        var header = doc.table("profile", required: true)
+        let name = header?.string("name", required: true)
+        let backendName = header?.string("backend", required: true)
+        let chambers = header?.strings("chambers", required: true)
+        header?.rejectUnknownKeys()
+        if let chambers {
+            if chambers.isEmpty || chambers.count > maxChambers {
+                issues.add("profile.chambers", "a boot has 1 to \(maxChambers) chambers, this lists \(chambers.count)")
+            }
+            if Set(chambers).count != chambers.count { issues.add("profile.chambers", "chamber names must be unique") }
+        }
+
+        var limits = BootLimits()
+        if var t = doc.table("limits") {
+            if let c = t.number("ceiling_mmHg") {
+                if c > BootLimits.absoluteCeiling.mmHg {
+                    issues.add("limits.ceiling_mmHg", "\(formatMMHg(c)) mmHg is above the absolute ceiling of \(BootLimits.absoluteCeiling): a profile may lower the ceiling, never raise it")
+                } else if c <= 0 {
+                    issues.add("limits.ceiling_mmHg", "must be above 0 mmHg")
+                } else {
+                    limits = BootLimits(ceiling: Pressure(mmHg: c))
+                }
+            }
+            if let m = t.number("max_target_mmHg") {
+                if m > limits.ceiling.mmHg || m <= 0 { issues.add("limits.max_target_mmHg", "must be above 0 and at most the ceiling (\(limits.ceiling))") }
+                else { limits.maxTarget = Pressure(mmHg: m) }
+            }
+            if let m = t.number("max_session_min") {
+                if m <= 0 { issues.add("limits.max_session_min", "must be above 0") } else { limits.maxSessionMinutes = m }
+            }
+            if let v = t.number("vented_below_mmHg") {
+                if v <= 0 || v > 20 { issues.add("limits.vented_below_mmHg", "must be above 0 and at most 20 mmHg") } else { limits.ventedBelow = Pressure(mmHg: v) }
+            }
+            t.rejectUnknownKeys()
+        }
+
+        var regulator = RegulatorSettings()
+        if var t = doc.table("controller") {
+            if let hz = t.number("rate_hz") {
+                if hz < 10 || hz > 1000 { issues.add("controller.rate_hz", "must be between 10 and 1000 Hz") } else { regulator.tickSeconds = 1 / hz }
+            }
+            func positive(_ t: inout TableReader, _ key: String, _ apply: (Double) -> Void) {
+                guard let v = t.number(key) else { return }
+                if v < 0 { issues.add(t.keyPath(key), "must be 0 or more") } else { apply(v) }
+            }
+            positive(&t, "low_band_mmHg") { regulator.lowBand = $0 }
+            positive(&t, "high_band_mmHg") { regulator.highBand = $0 }
+            positive(&t, "anticipation_s") { regulator.anticipationSeconds = $0 }
+            positive(&t, "reach_tolerance_mmHg") { regulator.reachTolerance = $0 }
+            t.rejectUnknownKeys()
+        }
+
+        var backend: HardwareProfile.Backend?
+        switch backendName {
+        case "simulated":
+            if var sim = doc.table("simulation", required: true) {
+                if let params = simulation(&sim, chambers: chambers ?? []) { backend = .simulated(params) }
+                sim.rejectUnknownKeys()
+            }
+        case nil: break
+        case let other?:
+            issues.add("profile.backend", "\"\(other)\" is not a backend this build supports (supported: \"simulated\"; the gpio and modbus drivers are not built yet)")
+        }
+
+        guard let name, let chambers, let backend else { return nil }
+        return HardwareProfile(
+            name: name, boot: BootDescription(chambers: chambers, limits: limits), regulator: regulator,
+            backend: backend, text: text, path: file)
+    }
+
+    static func simulation(_ t: inout TableReader, chambers: [String]) -> BootParameters? {
+        let issues = t.issues
+        var p = BootParameters(chambers: [])
+        func set(_ key: String, _ apply: (Double) -> Void, min: Double = 0, max: Double = .infinity) {
+            guard let v = t.number(key) else { return }
+            if v < min || v > max { issues.add(t.keyPath(key), "must be between \(formatFixed(min, decimals: 3)) and \(max == .infinity ? "∞" : formatFixed(max, decimals: 3))") } else { apply(v) }
+        }
+        set("pump_max_flow_nl_s", { p.pumpMaxFlow = $0 }, min: 0.001)
+        set("pump_stall_mmHg", { p.pumpStall = $0 }, min: 1)
+        set("inlet_orifice", { p.inletOrifice = $0 }, min: 0.0001)
+        set("exhaust_orifice", { p.exhaustOrifice = $0 }, min: 0.0001)
+        set("actuator_delay_s", { p.actuatorDelay = $0 }, max: 1)
+        set("sensor_noise_mmHg", { p.sensorNoise = $0 }, max: 20)
+        set("sensor_resolution_mmHg", { p.sensorResolution = $0 }, max: 10)
+        set("sensor_latency_s", { p.sensorLatency = $0 }, max: 1)
+        set("sensor_full_scale_mmHg", { p.sensorFullScale = $0 }, min: 10)
+        set("physics_rate_hz", { p.physicsRate = $0 }, min: 100, max: 100_000)
+        if let seed = t.integer("seed") {
+            if seed < 0 { issues.add(t.keyPath("seed"), "must be 0 or more") } else { p.seed = UInt64(seed) }
+        }
+        let entries = t.tables("chamber")
+        if entries.count != chambers.count {
+            issues.add(t.keyPath("chamber"), "describes \(entries.count) chambers but profile.chambers lists \(chambers.count); give one [[simulation.chamber]] per chamber, in the same order")
+        }
+        var ok = true
+        for (i, var e) in entries.enumerated() {
+            let name = e.string("name", required: true)
+            if let name, i < chambers.count, name != chambers[i] {
+                issues.add(e.keyPath("name"), "is \"\(name)\" but profile.chambers[\(i)] is \"\(chambers[i])\"; list them in the same order")
+                ok = false
+            }
+            let v = e.number("volume_l", required: true)
+            let c = e.number("compliance_l_per_mmHg", required: true)
+            let leak = e.number("leak") ?? 0
+            if let v, v <= 0 { issues.add(e.keyPath("volume_l"), "must be above 0"); ok = false }
+            if let c, c < 0 { issues.add(e.keyPath("compliance_l_per_mmHg"), "must be 0 or more"); ok = false }
+            if leak < 0 { issues.add(e.keyPath("leak"), "must be 0 or more"); ok = false }
+            e.rejectUnknownKeys()
+            if let v, let c { p.chambers.append(.init(volumeL: v, complianceLPerMmHg: c, leak: leak)) } else { ok = false }
+        }
+        return ok ? p : nil
+    }
+}

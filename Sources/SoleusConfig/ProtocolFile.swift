@@ -1,0 +1,227 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import SoleusCore
+
+/// Reads treatment protocols from TOML (`protocols/*.toml`; format in `docs/protocols.md`).
+public enum ProtocolFile {
+    /// Parses protocol text. Errors name `file` and the key path (or line and column for syntax).
+    public static func parse(_ text: String, file: String) throws(ConfigError) -> TreatmentProtocol {
+        let root = try TOMLNode.parse(text, file: file)
+        let issues = IssueCollector()
+        var doc = TableReader(root, path: "", issues: issues)
+        let proto = read(&doc)
+        doc.rejectUnknownKeys()
+        guard issues.issues.isEmpty, let proto else {
+            throw ConfigError(file: file, issues: issues.issues)
+        }
+        return proto
+    }
+
+    /// Reads and parses the protocol at `path`.
+    public static func load(path: String) throws(ConfigError) -> (TreatmentProtocol, text: String) {
+        let text = try readTextFile(path)
+        return (try parse(text, file: path), text)
+    }
+
+    /// Parses `text` and validates it for `boot`, naming `file` in every error.
+    public static func plan(
+        _ text: String, file: String, for boot: BootDescription, level: Int? = nil
+    ) throws(ConfigError) -> TreatmentPlan {
+        let proto = try parse(text, file: file)
+        do {
+            return try ProtocolValidator.plan(proto, for: boot, level: level)
+        } catch {
+            throw ConfigError(file: file, issues: error.issues.map { ConfigIssue(keyPath: $0.keyPath, message: $0.message) })
+        }
+    }
+
+    static func read(_ doc: inout TableReader) -> TreatmentProtocol? {
+        let issues = doc.issues
+        var header = doc.table("protocol", required: true)
+        let name = header?.string("name", required: true)
+        let summary = header?.string("summary") ?? ""
+        let chambers = header?.strings("chambers", required: true)
+        header?.rejectUnknownKeys()
+
+        var length: SessionLength?
+        if var s = doc.table("session", required: true) {
+            let minutes = s.number("minutes")
+            let cycles = s.integer("cycles")
+            let sets = s.integer("sets")
+            let perSet = s.integer("cycles_per_set")
+            let rest = s.number("rest_between_sets_s")
+            let given = [minutes != nil, cycles != nil, sets != nil].filter { $0 }.count
+            if given != 1 {
+                issues.add("session", "give exactly one of minutes, cycles, or sets (with cycles_per_set and rest_between_sets_s)")
+            } else if let minutes {
+                length = .minutes(minutes)
+            } else if let cycles {
+                length = .cycles(cycles)
+            } else if let sets {
+                if perSet == nil { issues.add("session.cycles_per_set", "is required with sets") }
+                if let perSet { length = .sets(count: sets, cyclesPerSet: perSet, restSeconds: rest ?? 0) }
+            }
+            if sets == nil && (perSet != nil || rest != nil) {
+                issues.add("session", "cycles_per_set and rest_between_sets_s only apply with sets")
+            }
+            s.rejectUnknownKeys()
+        }
+
+        var intensity: Intensity?
+        if var t = doc.table("intensity") {
+            let levels = t.numbers("levels_mmHg", required: true)
+            let level = t.integer("level", required: true)
+            let boostChamber = t.string("boost_chamber")
+            let boostMMHg = t.number("boost_mmHg")
+            if (boostChamber == nil) != (boostMMHg == nil) {
+                issues.add("intensity", "boost_chamber and boost_mmHg go together")
+            }
+            if let levels, let level {
+                intensity = Intensity(
+                    levels: levels.map { Pressure(mmHg: $0) }, level: level,
+                    boost: boostChamber.flatMap { c in boostMMHg.map { .init(chamber: c, extra: Pressure(mmHg: $0)) } })
+            }
+            t.rejectUnknownKeys()
+        }
+
+        var prefix: CycleDefinition?
+        if var t = doc.table("prefix") { prefix = cycle(&t) }
+        var main: CycleDefinition?
+        if var t = doc.table("cycle", required: true) { main = cycle(&t) }
+        var suffix: CycleDefinition?
+        if var t = doc.table("suffix") { suffix = cycle(&t) }
+
+        guard let name, let chambers, let length, let main else { return nil }
+        return TreatmentProtocol(
+            name: name, summary: summary, chambers: chambers, length: length, intensity: intensity,
+            prefix: prefix, cycle: main, suffix: suffix)
+    }
+
+    static func cycle(_ t: inout TableReader) -> CycleDefinition? {
+        let issues = t.issues
+        let period = t.number("period_s")
+        let rest = t.number("rest_s")
+        var pacing: CyclePacing?
+        switch (period, rest) {
+        case (let p?, nil): pacing = .period(p)
+        case (nil, let r?): pacing = .rest(r)
+        case (nil, nil): issues.add(t.path, "give period_s (start to start) or rest_s (after the last release)")
+        default: issues.add(t.path, "give period_s or rest_s, not both")
+        }
+        var steps: [ChamberStep] = []
+        var ok = true
+        for var s in t.tables("chamber") {
+            if let step = chamberStep(&s) { steps.append(step) } else { ok = false }
+            s.rejectUnknownKeys()
+        }
+        t.rejectUnknownKeys()
+        guard let pacing, ok else { return nil }
+        return CycleDefinition(pacing: pacing, steps: steps)
+    }
+
+    /// Reads a pressure given either absolutely or relative to the intensity level.
+    /// Returns nil when absent (and not required) or invalid; `ok` is false when invalid.
+    static func pressureSpec(_ t: inout TableReader, absolute: String, relative: String, required: Bool) -> (spec: PressureSpec?, ok: Bool) {
+        let a = t.number(absolute)
+        let r = t.number(relative)
+        switch (a, r) {
+        case (let a?, nil): return (.absolute(Pressure(mmHg: a)), true)
+        case (nil, let r?): return (.levelOffset(Pressure(mmHg: r)), true)
+        case (nil, nil):
+            if required { t.issues.add(t.path, "give \(absolute) or \(relative)") }
+            return (nil, !required)
+        default:
+            t.issues.add(t.path, "give \(absolute) or \(relative), not both")
+            return (nil, false)
+        }
+    }
+
+    static func chamberStep(_ t: inout TableReader) -> ChamberStep? {
+        let name = t.string("name", required: true)
+        let target = pressureSpec(&t, absolute: "target_mmHg", relative: "target_level_offset_mmHg", required: true)
+        let holdP = pressureSpec(&t, absolute: "hold_mmHg", relative: "hold_level_offset_mmHg", required: false)
+        let ramp = t.number("ramp_s") ?? 0
+        let inflate = trigger(&t, "inflate", required: true)
+        let hold = trigger(&t, "hold", required: false)
+        let release = trigger(&t, "release", required: true)
+        if holdP.spec != nil && hold == nil && !t.has("hold") { t.issues.add(t.keyPath("hold"), "is required with a hold pressure: when to settle to it") }
+        if holdP.spec == nil && holdP.ok && t.has("hold") { t.issues.add(t.path, "hold needs hold_mmHg or hold_level_offset_mmHg") }
+        guard let name, let targetSpec = target.spec, holdP.ok, let inflate, let release else { return nil }
+        var holdStep: ChamberStep.HoldStep?
+        if let hp = holdP.spec, let hold { holdStep = .init(pressure: hp, at: hold) }
+        return ChamberStep(chamber: name, target: targetSpec, inflate: inflate, rampSeconds: ramp, hold: holdStep, release: release)
+    }
+
+    /// A trigger: `{ at_s = 2.5 }` or `{ after = "ankle.reached", delay_s = 1 }`.
+    static func trigger(_ t: inout TableReader, _ key: String, required: Bool) -> Trigger? {
+        let path = t.keyPath(key)
+        guard let n = t.node(key) else {
+            if required { t.issues.add(path, "is required: { at_s = SECONDS } or { after = \"EVENT\", delay_s = SECONDS }") }
+            return nil
+        }
+        guard case .table(let values) = n else {
+            t.issues.add(path, "must be an inline table such as { at_s = 2.5 } or { after = \"calf.reached\" }, found \(n.typeName)")
+            return nil
+        }
+        var r = TableReader(values, path: path, issues: t.issues)
+        let at = r.number("at_s")
+        let after = r.string("after")
+        let delay = r.number("delay_s")
+        r.rejectUnknownKeys()
+        switch (at, after) {
+        case (let at?, nil):
+            if delay != nil { t.issues.add(path, "delay_s goes with after; with at_s the time is already absolute") }
+            return .at(at)
+        case (nil, let after?):
+            guard let event = parseEvent(after) else {
+                t.issues.add("\(path).after", "\"\(after)\" is not an event: use \"cycle\", \"all.reached\", or \"CHAMBER.inflate\", \"CHAMBER.reached\", \"CHAMBER.release\"")
+                return nil
+            }
+            return Trigger(event, delay: delay ?? 0)
+        case (nil, nil):
+            t.issues.add(path, "give at_s or after")
+            return nil
+        default:
+            t.issues.add(path, "give at_s or after, not both")
+            return nil
+        }
+    }
+
+    static func parseEvent(_ s: String) -> TriggerEvent? {
+        if s == "cycle" { return .cycleStart }
+        if s == "all.reached" { return .allReached }
+        guard let dot = s.lastIndex(of: "."), dot != s.startIndex else { return nil }
+        let chamber = String(s[..<dot])
+        switch s[s.index(after: dot)...] {
+        case "inflate": return .inflated(chamber)
+        case "reached": return .reached(chamber)
+        case "release": return .released(chamber)
+        default: return nil
+        }
+    }
+}
+
+/// Reads a whole text file, with a clear error naming it.
+func readTextFile(_ path: String) throws(ConfigError) -> String {
+    guard let f = fopen(path, "r") else {
+        throw ConfigError(file: path, "cannot open: \(String(cString: strerror(errno)))")
+    }
+    defer { fclose(f) }
+    var bytes: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = fread(&buf, 1, buf.count, f)
+        if n > 0 { bytes.append(contentsOf: buf[0..<n]) }
+        if n < buf.count {
+            if ferror(f) != 0 { throw ConfigError(file: path, "read error: \(String(cString: strerror(errno)))") }
+            break
+        }
+    }
+    guard let text = String(validating: bytes, as: UTF8.self) else {
+        throw ConfigError(file: path, "is not UTF-8 text")
+    }
+    return text
+}

@@ -1,0 +1,238 @@
+import TOMLKit
+
+/// A parsed TOML document as plain Swift values. TOMLKit's nodes are views into C++ memory owned by
+/// the root table, so the whole tree is copied out while the root is alive.
+indirect enum TOMLNode: Sendable, Equatable {
+    case table([String: TOMLNode])
+    case array([TOMLNode])
+    case string(String)
+    case int(Int)
+    case double(Double)
+    case bool(Bool)
+    /// Dates and times: valid TOML, never valid in Soleus files.
+    case other(String)
+
+    var typeName: String {
+        switch self {
+        case .table: "a table"
+        case .array: "an array"
+        case .string: "a string"
+        case .int: "an integer"
+        case .double: "a number"
+        case .bool: "a boolean"
+        case .other(let t): "a \(t)"
+        }
+    }
+
+    static func parse(_ text: String, file: String) throws(ConfigError) -> [String: TOMLNode] {
+        do {
+            let root = try TOMLTable(string: text)
+            guard case .table(let t) = convert(root) else { return [:] }
+            return t
+        } catch let e as TOMLParseError {
+            throw ConfigError(file: file, issues: [ConfigIssue(
+                keyPath: "", message: "TOML syntax error: \(e.description)",
+                line: e.source.begin.line, column: e.source.begin.column)])
+        } catch {
+            throw ConfigError(file: file, "cannot parse TOML: \(error)")
+        }
+    }
+
+    static func convert(_ v: TOMLValueConvertible) -> TOMLNode {
+        switch v.type {
+        case .table:
+            guard let t = v.table else { return .table([:]) }
+            var out: [String: TOMLNode] = [:]
+            for key in t.keys { if let child = t[key] { out[key] = convert(child) } }
+            return .table(out)
+        case .array:
+            guard let a = v.array else { return .array([]) }
+            return .array(a.map { convert($0) })
+        case .string: return .string(v.string ?? "")
+        case .int: return .int(v.int ?? 0)
+        case .double: return .double(v.double ?? .nan)
+        case .bool: return .bool(v.bool ?? false)
+        case .date: return .other("date")
+        case .time: return .other("time")
+        case .dateTime: return .other("date-time")
+        }
+    }
+}
+
+/// Collects issues while reading a file.
+final class IssueCollector {
+    var issues: [ConfigIssue] = []
+    func add(_ path: String, _ message: String) { issues.append(ConfigIssue(keyPath: path, message: message)) }
+}
+
+/// Reads the keys of one TOML table, checking types, and reports keys nobody asked for.
+struct TableReader {
+    let path: String
+    let values: [String: TOMLNode]
+    let issues: IssueCollector
+    private(set) var used: Set<String> = []
+
+    init(_ values: [String: TOMLNode], path: String, issues: IssueCollector) {
+        self.values = values
+        self.path = path
+        self.issues = issues
+    }
+
+    func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    func has(_ key: String) -> Bool { values[key] != nil }
+
+    mutating func node(_ key: String) -> TOMLNode? {
+        used.insert(key)
+        return values[key]
+    }
+
+    mutating func string(_ key: String, required: Bool = false) -> String? {
+        guard let n = node(key) else {
+            if required { issues.add(keyPath(key), "is required (a string)") }
+            return nil
+        }
+        guard case .string(let s) = n else {
+            issues.add(keyPath(key), "must be a string, found \(n.typeName)")
+            return nil
+        }
+        return s
+    }
+
+    mutating func number(_ key: String, required: Bool = false) -> Double? {
+        guard let n = node(key) else {
+            if required { issues.add(keyPath(key), "is required (a number)") }
+            return nil
+        }
+        switch n {
+        case .int(let i): return Double(i)
+        case .double(let d):
+            if !d.isFinite { issues.add(keyPath(key), "must be a finite number, found \(d)"); return nil }
+            return d
+        default:
+            issues.add(keyPath(key), "must be a number, found \(n.typeName)")
+            return nil
+        }
+    }
+
+    mutating func integer(_ key: String, required: Bool = false) -> Int? {
+        guard let n = node(key) else {
+            if required { issues.add(keyPath(key), "is required (an integer)") }
+            return nil
+        }
+        guard case .int(let i) = n else {
+            issues.add(keyPath(key), "must be an integer, found \(n.typeName)")
+            return nil
+        }
+        return i
+    }
+
+    mutating func strings(_ key: String, required: Bool = false) -> [String]? {
+        guard let n = node(key) else {
+            if required { issues.add(keyPath(key), "is required (an array of strings)") }
+            return nil
+        }
+        guard case .array(let items) = n else {
+            issues.add(keyPath(key), "must be an array of strings, found \(n.typeName)")
+            return nil
+        }
+        var out: [String] = []
+        for (i, item) in items.enumerated() {
+            guard case .string(let s) = item else {
+                issues.add("\(keyPath(key))[\(i)]", "must be a string, found \(item.typeName)")
+                return nil
+            }
+            out.append(s)
+        }
+        return out
+    }
+
+    mutating func numbers(_ key: String, required: Bool = false) -> [Double]? {
+        guard let n = node(key) else {
+            if required { issues.add(keyPath(key), "is required (an array of numbers)") }
+            return nil
+        }
+        guard case .array(let items) = n else {
+            issues.add(keyPath(key), "must be an array of numbers, found \(n.typeName)")
+            return nil
+        }
+        var out: [Double] = []
+        for (i, item) in items.enumerated() {
+            switch item {
+            case .int(let v): out.append(Double(v))
+            case .double(let v): out.append(v)
+            default:
+                issues.add("\(keyPath(key))[\(i)]", "must be a number, found \(item.typeName)")
+                return nil
+            }
+        }
+        return out
+    }
+
+    mutating func table(_ key: String, required: Bool = false) -> TableReader? {
+        guard let n = node(key) else {
+            if required { issues.add(keyPath(key), "is required (a table, [\(keyPath(key))])") }
+            return nil
+        }
+        guard case .table(let t) = n else {
+            issues.add(keyPath(key), "must be a table, found \(n.typeName)")
+            return nil
+        }
+        return TableReader(t, path: keyPath(key), issues: issues)
+    }
+
+    /// An array of tables (`[[key]]`).
+    mutating func tables(_ key: String) -> [TableReader] {
+        guard let n = node(key) else { return [] }
+        guard case .array(let items) = n else {
+            issues.add(keyPath(key), "must be an array of tables ([[\(keyPath(key))]]), found \(n.typeName)")
+            return []
+        }
+        var out: [TableReader] = []
+        for (i, item) in items.enumerated() {
+            guard case .table(let t) = item else {
+                issues.add("\(keyPath(key))[\(i)]", "must be a table, found \(item.typeName)")
+                continue
+            }
+            out.append(TableReader(t, path: "\(keyPath(key))[\(i)]", issues: issues))
+        }
+        return out
+    }
+
+    /// Reports every key that was not read, suggesting the closest known one.
+    func rejectUnknownKeys(known extra: [String] = []) {
+        let known = Array(used) + extra
+        for key in values.keys.sorted() where !used.contains(key) && !extra.contains(key) {
+            var msg = "unknown key"
+            if let guess = closest(to: key, in: known) { msg += "; did you mean \"\(guess)\"?" }
+            else if !known.isEmpty { msg += " (known keys: \(known.sorted().joined(separator: ", ")))" }
+            issues.add(keyPath(key), msg)
+        }
+    }
+}
+
+/// The candidate within edit distance 3 of `word`, if any.
+func closest(to word: String, in candidates: [String]) -> String? {
+    var best: (String, Int)?
+    for c in candidates {
+        let d = editDistance(word, c)
+        if d <= 3, d < (best?.1 ?? .max) { best = (c, d) }
+    }
+    return best?.0
+}
+
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    if a.isEmpty { return b.count }
+    if b.isEmpty { return a.count }
+    var prev = Array(0...b.count)
+    var cur = prev
+    for i in 1...a.count {
+        cur[0] = i
+        for j in 1...b.count {
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        swap(&prev, &cur)
+    }
+    return prev[b.count]
+}

@@ -1,0 +1,322 @@
+/// The treatment controller: a deterministic step from (session time, sensor readings) to valve
+/// and pump commands, following a ``TreatmentPlan``.
+///
+/// It sequences cycles and phases (inflate → hold → settle → release, by time or by event) and
+/// regulates each chamber with its on/off inlet and exhaust valves: hysteresis around the set point,
+/// and an inlet cut-off that anticipates overshoot from the estimated rise rate. It also keeps the
+/// gradient: a chamber's inlet stays shut while it would exceed its pressurised distal neighbour.
+///
+/// It knows nothing about safety limits; the ``SafetySupervisor`` checks its output every tick.
+/// After `init` a step allocates no memory.
+public struct Controller: Sendable {
+    public let plan: TreatmentPlan
+    public let settings: RegulatorSettings
+
+    /// Per-chamber state for the boot's chambers (fixed size: ``maxChambers``).
+    var chambers: [ChamberControl]
+    /// Events since the last ``drainEvents(_:)``; capacity reserved up front.
+    public private(set) var events: [ControlEvent]
+
+    /// The part of the session running now.
+    public private(set) var part: CyclePart
+    /// The cycle number within the session (1-based, all parts).
+    public private(set) var cycleNumber = 0
+    /// Main cycles completed.
+    public private(set) var mainCyclesDone = 0
+    /// The current set (1-based) when the session is organised in sets.
+    public private(set) var setNumber = 1
+    var cyclesInSet = 0
+    /// When the current cycle started (session time).
+    public private(set) var cycleStart = 0.0
+    var mainStart = 0.0
+    /// When the current cycle ends and the next begins, once known.
+    var cycleEnd = Double.nan
+    var allReachedAt = Double.nan
+    var started = false
+    /// True once the last cycle has ended: outputs stay vented from then on.
+    public private(set) var isFinished = false
+    var outputs: BootOutputs
+
+    public init(plan: TreatmentPlan, settings: RegulatorSettings) {
+        self.plan = plan
+        self.settings = settings
+        chambers = Array(repeating: ChamberControl(tickSeconds: settings.tickSeconds), count: maxChambers)
+        events = []
+        events.reserveCapacity(64)
+        part = plan.prefix != nil ? .prefix : .main
+        outputs = .vented(chamberCount: plan.chamberCount)
+    }
+
+    /// The cycle plan of the running part.
+    public var currentCycle: CyclePlan {
+        switch part {
+        case .prefix: plan.prefix ?? plan.cycle
+        case .main: plan.cycle
+        case .suffix: plan.suffix ?? plan.cycle
+        }
+    }
+
+    /// The phase of chamber `index` in the current cycle.
+    public func phase(of index: Int) -> Phase { chambers[index].phase }
+    /// The set point chamber `index` is regulated to now (0 when not pressurised).
+    public func setPoint(of index: Int) -> Double { chambers[index].phase.isPressurised ? chambers[index].setPoint : 0 }
+    /// The estimated pressure of chamber `index` (mmHg).
+    public func estimate(of index: Int) -> Double { chambers[index].estimator.level }
+
+    /// Removes the buffered events (keeping the buffer's capacity).
+    public mutating func clearEvents() { events.removeAll(keepingCapacity: true) }
+
+    /// One control tick at session time `time` (seconds) with this tick's readings.
+    public mutating func step(time: Double, inputs: BootInputs) -> BootOutputs {
+        let n = plan.chamberCount
+        for i in 0..<n { chambers[i].estimator.add(inputs.pressures[i]) }
+        if isFinished { return .vented(chamberCount: n) }
+        if !started {
+            started = true
+            beginCycle(at: time)
+        }
+        // A cycle ends at its next-start time; the next one begins on the same tick.
+        if !cycleEnd.isNaN, time + 1e-9 >= cycleEnd {
+            endCycle(at: time)
+            if isFinished { return .vented(chamberCount: n) }
+        }
+        sequence(time: time)
+        regulate(time: time)
+        return outputs
+    }
+
+    // MARK: sequencing
+
+    mutating func beginCycle(at time: Double) {
+        cycleNumber += 1
+        cycleStart = time
+        cycleEnd = .nan
+        allReachedAt = .nan
+        for i in 0..<maxChambers { chambers[i].resetForCycle() }
+        for s in currentCycle.steps { chambers[s.chamber].takesPart = true }
+        emit(.cycleStarted, time)
+        if part == .main && mainCyclesDone == 0 && cyclesInSet == 0 && setNumber == 1 { mainStart = time }
+    }
+
+    mutating func endCycle(at time: Double) {
+        emit(.cycleEnded, time)
+        switch part {
+        case .prefix:
+            part = .main
+            beginCycle(at: time)
+        case .main:
+            mainCyclesDone += 1
+            cyclesInSet += 1
+            var more: Bool
+            var restUntil = time
+            switch plan.length {
+            case .minutes(let m): more = time - mainStart < m * 60 - 1e-9
+            case .cycles(let c): more = mainCyclesDone < c
+            case .sets(let count, let per, let rest):
+                more = true
+                if cyclesInSet >= per {
+                    if setNumber >= count { more = false } else {
+                        setNumber += 1
+                        cyclesInSet = 0
+                        restUntil = time + rest
+                    }
+                }
+            }
+            if more {
+                if restUntil > time {
+                    emit(.setRest, time)
+                    // A rest between sets: an empty "cycle" that only waits.
+                    cycleEnd = restUntil
+                    for i in 0..<maxChambers { chambers[i].resetForCycle() }
+                    pendingRest = true
+                    return
+                }
+                beginCycle(at: time)
+            } else if plan.suffix != nil {
+                part = .suffix
+                beginCycle(at: time)
+            } else {
+                finish(at: time)
+            }
+        case .suffix:
+            finish(at: time)
+        }
+    }
+
+    var pendingRest = false
+
+    mutating func finish(at time: Double) {
+        isFinished = true
+        emit(.finished, time)
+        outputs = .vented(chamberCount: plan.chamberCount)
+    }
+
+    /// The session time of a plan event in this cycle, or NaN if it has not happened.
+    func eventTime(_ e: PlanTrigger.Event) -> Double {
+        switch e {
+        case .cycleStart: cycleStart
+        case .inflated(let c): chambers[c].inflateAt
+        case .reached(let c): chambers[c].reachedAt
+        case .allReached: allReachedAt
+        case .released(let c): chambers[c].releaseAt
+        }
+    }
+
+    func fired(_ t: PlanTrigger, at time: Double) -> Bool {
+        let e = eventTime(t.event)
+        return !e.isNaN && time + 1e-9 >= e + t.delay
+    }
+
+    mutating func sequence(time: Double) {
+        if pendingRest {
+            // Rest between sets ends at cycleEnd, handled in `step`; on the tick it ends a new
+            // cycle must begin instead of ending one.
+            if time + 1e-9 >= cycleEnd {
+                pendingRest = false
+                beginCycle(at: time)
+            } else {
+                for i in 0..<plan.chamberCount { chambers[i].phase = .released }
+                return
+            }
+        }
+        let steps = currentCycle.steps
+        // Events can chain within one tick ("release 0 s after calf.inflate"): settle by passes.
+        var changed = true
+        var passes = 0
+        while changed && passes < 4 {
+            changed = false
+            passes += 1
+            for s in steps {
+                let c = s.chamber
+                let est = chambers[c].estimator.level
+                switch chambers[c].phase {
+                case .waiting:
+                    if fired(s.inflate, at: time) {
+                        chambers[c].phase = .inflating
+                        chambers[c].inflateAt = time
+                        chambers[c].rampFrom = max(est, 0)
+                        chambers[c].target = s.target.mmHg
+                        chambers[c].setPoint = s.rampSeconds > 0 ? max(est, 0) : s.target.mmHg
+                        emit(.inflate, time, chamber: c, pressure: s.target.mmHg)
+                        changed = true
+                    }
+                case .inflating, .holding, .settled:
+                    if chambers[c].phase == .inflating, chambers[c].reachedAt.isNaN,
+                        est >= s.target.mmHg - settings.reachTolerance
+                    {
+                        chambers[c].reachedAt = time
+                        chambers[c].phase = .holding
+                        chambers[c].setPoint = s.target.mmHg
+                        emit(.reached, time, chamber: c, pressure: est)
+                        changed = true
+                        if steps.allSatisfy({ !chambers[$0.chamber].reachedAt.isNaN }) { allReachedAt = time }
+                    }
+                    if chambers[c].phase != .settled, let h = s.hold, let hp = s.holdPressure, fired(h, at: time) {
+                        chambers[c].phase = .settled
+                        chambers[c].setPoint = hp.mmHg
+                        emit(.hold, time, chamber: c, pressure: hp.mmHg)
+                        changed = true
+                    }
+                    if fired(s.release, at: time) {
+                        chambers[c].phase = .released
+                        chambers[c].releaseAt = time
+                        emit(.release, time, chamber: c)
+                        changed = true
+                    }
+                case .released:
+                    break
+                }
+            }
+        }
+        // Ramps.
+        for s in steps where chambers[s.chamber].phase == .inflating && s.rampSeconds > 0 {
+            let c = s.chamber
+            let f = min(1, (time - chambers[c].inflateAt) / s.rampSeconds)
+            chambers[c].setPoint = chambers[c].rampFrom + (s.target.mmHg - chambers[c].rampFrom) * f
+        }
+        // Once every step has released, the next start time is known.
+        if cycleEnd.isNaN, steps.allSatisfy({ chambers[$0.chamber].phase == .released }) {
+            var lastRelease = cycleStart
+            for s in steps { lastRelease = max(lastRelease, chambers[s.chamber].releaseAt) }
+            switch currentCycle.pacing {
+            case .period(let p):
+                if lastRelease > cycleStart + p + 1e-9 {
+                    emit(.overrun, time)
+                    cycleEnd = lastRelease
+                } else {
+                    cycleEnd = cycleStart + p
+                }
+            case .rest(let r):
+                cycleEnd = lastRelease + r
+            }
+        }
+    }
+
+    // MARK: regulation
+
+    mutating func regulate(time: Double) {
+        let n = plan.chamberCount
+        var out = BootOutputs(pump: false, inlets: [], exhausts: [])
+        let look = settings.anticipationSeconds
+        // Nearest pressurised distal neighbour's estimate, for the gradient guard.
+        var distalLimit = Double.infinity
+        for c in 0..<n {
+            var ch = chambers[c]
+            if ch.phase.isPressurised {
+                let p = ch.estimator.level
+                let r = ch.estimator.slope
+                let limit = min(ch.setPoint, distalLimit)
+                if ch.inletOpen {
+                    if p + max(r, 0) * look >= limit { ch.inletOpen = false }
+                } else if ch.exhaustOpen {
+                    if p + min(r, 0) * look <= ch.setPoint { ch.exhaustOpen = false }
+                } else if p < limit - settings.lowBand {
+                    ch.inletOpen = true
+                } else if p > ch.setPoint + settings.highBand {
+                    ch.exhaustOpen = true
+                }
+                distalLimit = p
+            } else {
+                ch.inletOpen = false
+                ch.exhaustOpen = true
+                distalLimit = .infinity
+            }
+            if ch.inletOpen { out.inlets.set(c, true) }
+            if ch.exhaustOpen { out.exhausts.set(c, true) }
+            chambers[c] = ch
+        }
+        out.pump = !out.inlets.isEmpty
+        outputs = out
+    }
+
+    mutating func emit(_ kind: ControlEvent.Kind, _ time: Double, chamber: Int = -1, pressure: Double = .nan) {
+        events.append(ControlEvent(kind: kind, time: time, cycle: cycleNumber, part: part, chamber: chamber, pressure: pressure))
+    }
+}
+
+/// Per-chamber controller state.
+struct ChamberControl: Sendable {
+    var estimator: PressureEstimator
+    var phase: Phase = .waiting
+    var takesPart = false
+    var target = 0.0
+    var setPoint = 0.0
+    var rampFrom = 0.0
+    var inflateAt = Double.nan
+    var reachedAt = Double.nan
+    var releaseAt = Double.nan
+    var inletOpen = false
+    var exhaustOpen = true
+
+    init(tickSeconds: Double) { estimator = PressureEstimator(tickSeconds: tickSeconds) }
+
+    mutating func resetForCycle() {
+        phase = .waiting
+        takesPart = false
+        inflateAt = .nan
+        reachedAt = .nan
+        releaseAt = .nan
+        inletOpen = false
+        exhaustOpen = true
+    }
+}

@@ -1,0 +1,72 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// How fast session time runs against the wall clock.
+public enum Speed: Sendable, Equatable, CustomStringConvertible {
+    /// One session second per wall second (real hardware always runs like this).
+    case realtime
+    /// `n` session seconds per wall second (simulator only).
+    case factor(Double)
+    /// As fast as the CPU allows (simulator only).
+    case max
+
+    /// Parses `realtime`, `max` or a positive number.
+    public init?(_ text: String) {
+        switch text {
+        case "realtime", "1": self = .realtime
+        case "max": self = .max
+        default:
+            guard let n = Double(text), n > 0, n.isFinite else { return nil }
+            self = .factor(n)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .realtime: "realtime"
+        case .factor(let n): "\(n)x"
+        case .max: "max"
+        }
+    }
+}
+
+/// Paces ticks on absolute deadlines of CLOCK_MONOTONIC (`clock_nanosleep` with TIMER_ABSTIME), so
+/// a late tick does not shift every later one.
+struct Pacer {
+    let speed: Speed
+    let start: timespec
+
+    init(speed: Speed) {
+        self.speed = speed
+        start = Self.now()
+    }
+
+    static func now() -> timespec {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return ts
+    }
+
+    /// Wall seconds since `start`.
+    func elapsed() -> Double {
+        let n = Self.now()
+        return Double(n.tv_sec - start.tv_sec) + Double(n.tv_nsec - start.tv_nsec) / 1e9
+    }
+
+    /// Sleeps until session time `t` is due.
+    func wait(untilSessionTime t: Double) {
+        let wall: Double
+        switch speed {
+        case .max: return
+        case .realtime: wall = t
+        case .factor(let f): wall = t / f
+        }
+        let ns = Int(wall * 1e9) + start.tv_nsec
+        var deadline = timespec(tv_sec: start.tv_sec + ns / 1_000_000_000, tv_nsec: ns % 1_000_000_000)
+        // EINTR (a signal such as Ctrl-C): sleep again to the same absolute deadline.
+        while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nil) == EINTR {}
+    }
+}

@@ -1,0 +1,50 @@
+import SoleusConfig
+import SoleusCore
+import SoleusHardware
+import SoleusSimulation
+
+/// Everything needed to start a session, loaded and validated from files.
+public struct PreparedSession: Sendable {
+    public var plan: TreatmentPlan
+    public var profile: HardwareProfile
+    public var protocolPath: String
+    public var protocolText: String
+
+    /// Loads the profile and the protocol and validates one against the other. Every error names
+    /// its file.
+    public static func load(protocolPath: String, profilePath: String, level: Int? = nil) throws(ConfigError) -> PreparedSession {
+        let profile = try HardwareProfileFile.load(path: profilePath)
+        let (_, text) = try ProtocolFile.load(path: protocolPath)
+        let plan = try ProtocolFile.plan(text, file: protocolPath, for: profile.boot, level: level)
+        return PreparedSession(plan: plan, profile: profile, protocolPath: protocolPath, protocolText: text)
+    }
+
+    /// Creates the backend the profile selects.
+    public func makeBackend(seed: UInt64? = nil) -> BootBackend {
+        switch profile.backend {
+        case .simulated(var params):
+            if let seed { params.seed = seed }
+            return SimulatedBoot(parameters: params)
+        }
+    }
+
+    /// True when the backend is the simulator (which may run faster than real time).
+    public var isSimulated: Bool {
+        if case .simulated = profile.backend { return true }
+        return false
+    }
+
+    public func header(backend: BootBackend, speed: Speed) -> SessionHeader {
+        SessionHeader(
+            protocolName: plan.name, protocolPath: protocolPath, protocolText: protocolText,
+            profileName: profile.name, profilePath: profile.path, profileText: profile.text,
+            backend: backend.summary, chambers: plan.bootChambers, speed: speed.description, level: plan.level)
+    }
+
+    /// A runner for this session on `backend`, logging to `sink`.
+    public func runner(backend: BootBackend, sink: SessionSink, options: SessionRunner.Options) -> SessionRunner {
+        SessionRunner(
+            plan: plan, limits: profile.boot.limits, regulator: profile.regulator, backend: backend,
+            sink: sink, header: header(backend: backend, speed: options.speed), options: options)
+    }
+}

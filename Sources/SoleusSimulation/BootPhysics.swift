@@ -1,0 +1,172 @@
+import SoleusCore
+
+/// The physical model of the boot on the limb: per-chamber air mass in a compliant volume, a pump
+/// whose flow falls with back-pressure, orifice flow through inlet, exhaust and leak, actuators
+/// that act after a delay, and pressure sensors with latency, noise and finite resolution.
+///
+/// State is the amount of air per chamber, in normal litres (litres at atmospheric pressure).
+/// Pressure follows from it isothermally: (Patm + p) · V(p) = n · Patm, with V(p) = V0 + C·p.
+/// Deterministic for a given seed; advanced in fixed physics steps by ``advance(to:)``.
+public struct BootPhysics: Sendable {
+    /// Atmospheric pressure (mmHg, absolute).
+    public static let atmosphere = 760.0
+
+    public let parameters: BootParameters
+    public let chamberCount: Int
+    /// Air per chamber (normal litres).
+    var air: ChamberValues
+    /// True gauge pressure per chamber (mmHg), updated every physics step.
+    public private(set) var pressure: ChamberValues
+    /// Highest true pressure seen per chamber since the last ``resetPeaks()``.
+    public private(set) var truePeak: ChamberValues
+    /// Outputs as the actuators are right now (after their delay).
+    public private(set) var actual: BootOutputs
+    var pending: BootOutputs
+    var pendingAt: Int = 0
+    /// Physics steps taken.
+    public private(set) var steps: Int = 0
+    let h: Double
+    /// Past true pressures, for sensor latency: ring of `latencySteps + 1` rows.
+    var history: [Double]
+    let latencySteps: Int
+    var historyNext = 0
+    var noise: NoiseSource
+    /// Faults currently applied (see ``SimulatedFaults``).
+    public var faults = SimulatedFaults()
+
+    public init(parameters: BootParameters) {
+        self.parameters = parameters
+        chamberCount = min(parameters.chambers.count, maxChambers)
+        h = 1 / parameters.physicsRate
+        var air = ChamberValues()
+        for c in 0..<chamberCount { air[c] = parameters.chambers[c].volumeL }
+        self.air = air
+        pressure = ChamberValues()
+        truePeak = ChamberValues()
+        actual = .vented(chamberCount: chamberCount)
+        pending = actual
+        latencySteps = max(0, Int((parameters.sensorLatency * parameters.physicsRate).rounded()))
+        history = Array(repeating: 0, count: (latencySteps + 1) * maxChambers)
+        noise = NoiseSource(seed: parameters.seed)
+    }
+
+    /// Session time of the physics state (s).
+    public var time: Double { Double(steps) * h }
+
+    /// Commands new outputs; they take effect after the actuator delay.
+    public mutating func command(_ outputs: BootOutputs) {
+        if outputs == pending { return }
+        pending = outputs
+        pendingAt = steps + Int((parameters.actuatorDelay * parameters.physicsRate).rounded())
+    }
+
+    /// Integrates up to session time `time` (s).
+    public mutating func advance(to time: Double) {
+        let target = Int((time * parameters.physicsRate).rounded())
+        while steps < target { step() }
+    }
+
+    public mutating func resetPeaks() { truePeak = pressure }
+
+    /// What the sensors report now: the pressure `latency` ago, plus noise, quantised and clipped.
+    public mutating func sensorReadings() -> ChamberValues {
+        var out = ChamberValues()
+        let rows = latencySteps + 1
+        // The oldest row in the ring is the one about to be overwritten next.
+        let row = latencySteps == 0 ? (historyNext + rows - 1) % rows : historyNext % rows
+        for c in 0..<chamberCount {
+            var p = history[row * maxChambers + c]
+            let f = faults.sensor[c]
+            switch f {
+            case .none: break
+            case .stuck(let v): p = v
+            case .drift(let perSecond): p += perSecond * time
+            case .disconnected: out[c] = .nan; continue
+            }
+            p += parameters.sensorNoise * noise.gaussian()
+            let q = parameters.sensorResolution
+            if q > 0 { p = (p / q).rounded() * q }
+            out[c] = min(max(p, -10), parameters.sensorFullScale)
+        }
+        return out
+    }
+
+    mutating func step() {
+        if steps >= pendingAt { actual = pending }
+        let pm = BootParameters.self
+        _ = pm
+        let params = parameters
+        let pumpOn = actual.pump && !faults.pumpDead
+        let openInlets = effectiveInlets()
+        let share = openInlets.count > 0 ? params.pumpMaxFlow * faults.pumpStrength / Double(openInlets.count) : 0
+        for c in 0..<chamberCount {
+            let ch = params.chambers[c]
+            let p = pressure[c]
+            var q = 0.0
+            if pumpOn && openInlets.contains(index: c) && !faults.occluded(c) {
+                q += inletFlow(share: share, chamberPressure: p)
+            }
+            if effectiveExhaust(c) && !faults.occluded(c) {
+                q -= params.exhaustOrifice * orificeLaw(p)
+            }
+            q -= (ch.leak + faults.leak[c]) * orificeLaw(p)
+            air[c] = max(air[c] + q * h, 0)
+            pressure[c] = Self.pressure(air: air[c], chamber: ch)
+            if pressure[c] > truePeak[c] { truePeak[c] = pressure[c] }
+        }
+        let rows = latencySteps + 1
+        let row = historyNext % rows
+        for c in 0..<chamberCount { history[row * maxChambers + c] = pressure[c] }
+        historyNext = (historyNext + 1) % rows
+        steps += 1
+    }
+
+    func effectiveInlets() -> ChamberSet {
+        var s = actual.inlets
+        for c in 0..<chamberCount {
+            switch faults.inlet[c] {
+            case .normal: break
+            case .stuckOpen: s.set(c, true)
+            case .stuckClosed: s.set(c, false)
+            }
+        }
+        return s
+    }
+
+    func effectiveExhaust(_ c: Int) -> Bool {
+        switch faults.exhaust[c] {
+        case .normal: actual.exhausts.contains(index: c)
+        case .stuckOpen: true
+        case .stuckClosed: false
+        }
+    }
+
+    /// Flow through an orifice per √Δp, made linear below 1 mmHg so that the flow's slope stays
+    /// finite near empty (explicit integration stays stable).
+    @inline(__always) static func orificeLawValue(_ dp: Double) -> Double {
+        dp <= 0 ? 0 : (dp < 1 ? dp : dp.squareRoot())
+    }
+    @inline(__always) func orificeLaw(_ dp: Double) -> Double { Self.orificeLawValue(dp) }
+
+    /// Pump flow through one open inlet into a chamber at `chamberPressure`: the pump curve
+    /// Q = share·(1 − p_pump/stall) meets the inlet orifice p_pump = p + (Q/k)²; solved in closed form.
+    func inletFlow(share: Double, chamberPressure p: Double) -> Double {
+        let stall = parameters.pumpStall
+        guard share > 0, p < stall else { return 0 }
+        let k = parameters.inletOrifice
+        let a = share / (stall * k * k)
+        let c = share * (1 - max(p, 0) / stall)
+        return (-1 + (1 + 4 * a * c).squareRoot()) / (2 * a)
+    }
+
+    /// Gauge pressure of `air` normal litres in `chamber`: the positive root of
+    /// C·p² + (V0 + C·Patm)·p + Patm·(V0 − n) = 0, and 0 while the bladder is not full.
+    public static func pressure(air n: Double, chamber: BootParameters.Chamber) -> Double {
+        let v0 = chamber.volumeL, cmp = chamber.complianceLPerMmHg
+        guard n > v0 else { return 0 }
+        if cmp <= 0 { return atmosphere * (n - v0) / v0 }
+        let b = v0 + cmp * atmosphere
+        let c = atmosphere * (v0 - n)
+        return (-b + (b * b - 4 * cmp * c).squareRoot()) / (2 * cmp)
+    }
+}

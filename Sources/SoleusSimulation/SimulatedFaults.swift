@@ -1,0 +1,29 @@
+/// Faults the simulator can apply to the boot. Scenarios set them at scheduled times.
+public struct SimulatedFaults: Sendable, Equatable {
+    public enum ValveFault: Sendable, Equatable { case normal, stuckOpen, stuckClosed }
+    public enum SensorFault: Sendable, Equatable {
+        case none
+        /// Reports this value forever.
+        case stuck(Double)
+        /// Adds this many mmHg per second of session time.
+        case drift(Double)
+        /// No reading (NaN), as from a broken wire.
+        case disconnected
+    }
+
+    /// Extra leak per chamber (orifice coefficient, normal litres/s per √mmHg).
+    public var leak: [Double] = Array(repeating: 0, count: 8)
+    public var inlet: [ValveFault] = Array(repeating: .normal, count: 8)
+    public var exhaust: [ValveFault] = Array(repeating: .normal, count: 8)
+    public var sensor: [SensorFault] = Array(repeating: .none, count: 8)
+    /// Kinked hose: no air in or out of these chambers.
+    public var occlusion: [Bool] = Array(repeating: false, count: 8)
+    /// 1 = healthy pump; 0.3 = a weak one.
+    public var pumpStrength = 1.0
+    public var pumpDead = false
+    public var emergencyStop = false
+
+    public init() {}
+
+    @inline(__always) func occluded(_ c: Int) -> Bool { occlusion[c] }
+}

@@ -1,0 +1,172 @@
+import ArgumentParser
+import SoleusConfig
+import SoleusCore
+import SoleusRuntime
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Set by SIGINT/SIGTERM; polled by the session loop every tick.
+let stopRequested = Atomic<Bool>(false)
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a protocol on a boot and log the session.",
+        discussion: "Ctrl-C stops the session cleanly: all chambers vent and the log records the stop.")
+
+    @Argument(help: "Protocol file (TOML).")
+    var protocolFile: String
+
+    @Option(name: .long, help: "Hardware profile (TOML).")
+    var hardware: String
+
+    @Option(name: .long, help: "realtime, a speed-up factor such as 60, or max (simulated boot only).")
+    var speed: String = "realtime"
+
+    @Option(name: .long, help: "Intensity level (protocols with [intensity] levels).")
+    var level: Int?
+
+    @Option(name: .long, help: "Override the simulator's noise seed.")
+    var seed: UInt64?
+
+    @Flag(name: .long, help: "Print no live progress.")
+    var quiet = false
+
+    @OptionGroup var data: DataOptions
+
+    func run() throws {
+        guard let speed = Speed(speed) else {
+            throw ValidationError("--speed must be realtime, max or a positive number, not \"\(self.speed)\"")
+        }
+        let prepared: PreparedSession
+        do { prepared = try PreparedSession.load(protocolPath: protocolFile, profilePath: hardware, level: level) } catch {
+            printError(error.description)
+            throw ExitCode(2)
+        }
+        if speed != .realtime && !prepared.isSimulated {
+            throw CLIError("--speed \(speed) needs the simulated backend; real hardware runs in real time")
+        }
+        let store = try data.open()
+        let backend = prepared.makeBackend(seed: seed)
+        let options = SessionRunner.Options(speed: speed)
+        let runner = prepared.runner(backend: backend, sink: store, options: options)
+
+        signal(SIGINT) { _ in stopRequested.store(true, ordering: .relaxed) }
+        signal(SIGTERM) { _ in stopRequested.store(true, ordering: .relaxed) }
+        defer {
+            signal(SIGINT, SIG_DFL)
+            signal(SIGTERM, SIG_DFL)
+        }
+
+        let tty = isatty(STDOUT_FILENO) == 1
+        print("Running \"\(prepared.plan.name)\" on \(backend.summary), speed \(speed); Ctrl-C stops and vents.")
+        let display = ProgressDisplay(plan: prepared.plan, tty: tty, quiet: quiet)
+        let result: SessionResult
+        do {
+            result = try runner.run(
+                shouldStop: { stopRequested.load(ordering: .relaxed) },
+                progress: { display.show($0) })
+        } catch {
+            backend.vent()
+            display.finish()
+            throw CLIError("session log failed: \(error) (the boot was vented)")
+        }
+        display.finish()
+        printResult(result, plan: prepared.plan, dataDirectory: data.directory)
+        if result.end.reason != .completed { throw ExitCode(result.end.reason == .stopped ? 130 : 1) }
+    }
+
+    func printResult(_ r: SessionResult, plan: TreatmentPlan, dataDirectory: String) {
+        print("Session \(r.sessionID): \(r.end.reason.rawValue) — \(r.end.detail)")
+        print("  \(r.end.cyclesCompleted) main cycles, \(formatDuration(r.end.duration)) including the final vent")
+        if let v = r.ventedAfter {
+            print("  all chambers below 5 mmHg \(formatFixed(v, decimals: 2)) s after the end")
+        } else {
+            print("  WARNING: venting was not confirmed within the timeout")
+        }
+        for line in chamberTable(r.summaries.map { (plan.bootChambers[$0.chamber], $0) }, chambers: plan.bootChambers) {
+            print("  " + line)
+        }
+        print("Details: soleus show \(r.sessionID) --data \(dataDirectory)")
+    }
+}
+
+/// Live progress: one redrawn line on a terminal, one line per cycle otherwise.
+final class ProgressDisplay {
+    let plan: TreatmentPlan
+    let tty: Bool
+    let quiet: Bool
+    var lastCycle = 0
+    var drew = false
+
+    init(plan: TreatmentPlan, tty: Bool, quiet: Bool) {
+        self.plan = plan
+        self.tty = tty
+        self.quiet = quiet
+    }
+
+    func show(_ p: SessionProgress) {
+        if quiet { return }
+        let total: String
+        switch plan.length {
+        case .cycles(let n): total = "/\(n)"
+        case .sets(let c, let per, _): total = " (set \(p.set)/\(c), \(per) per set)"
+        case .minutes(let m): total = " of \(formatFixed(m, decimals: 0)) min"
+        }
+        var line = "\(formatDuration(p.time))  \(p.part.rawValue) cycle \(p.cycle)\(total)  "
+        for (i, name) in plan.bootChambers.enumerated() {
+            let mark = p.outputs.inlets.contains(index: i) ? "▲" : (p.phases[i].isPressurised ? "=" : "▽")
+            line += "\(name) \(pad(formatMMHg(p.pressures[i]), 5))\(mark) "
+        }
+        line += " pump \(p.outputs.pump ? "on " : "off")"
+        if tty {
+            print("\u{1B}[2K\r" + line, terminator: "")
+            fflush(nil)
+            drew = true
+        } else if p.cycle != lastCycle {
+            lastCycle = p.cycle
+            print(line)
+        }
+    }
+
+    func finish() {
+        if drew { print("") }
+    }
+}
+
+func pad(_ s: String, _ width: Int) -> String {
+    s.count >= width ? s : String(repeating: " ", count: width - s.count) + s
+}
+
+func formatDuration(_ seconds: Double) -> String {
+    let s = Int(seconds.rounded(.down))
+    let h = s / 3600, m = (s / 60) % 60, sec = s % 60
+    func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+    return "\(two(h)):\(two(m)):\(two(sec))"
+}
+
+/// Per-chamber aggregate over all cycles: peak mean/min/max, start offset and time to target.
+func chamberTable(_ rows: [(String, CycleSummary)], chambers: [String]) -> [String] {
+    var out = ["chamber      cycles  target  peak mean   min    max   start offset  time to target"]
+    for name in chambers {
+        let s = rows.filter { $0.0 == name && $0.1.part == .main }.map(\.1)
+        guard !s.isEmpty else { continue }
+        let peaks = s.map(\.peak)
+        let mean = peaks.reduce(0, +) / Double(peaks.count)
+        let offsets = s.map(\.inflateOffset)
+        let reached = s.map(\.timeToTarget).filter { !$0.isNaN }
+        let offset = offsets.reduce(0, +) / Double(offsets.count)
+        let ttt = reached.isEmpty ? "never" : formatFixed(reached.reduce(0, +) / Double(reached.count), decimals: 2) + " s"
+        out.append(
+            name.padding(12) + pad("\(s.count)", 7) + pad(formatMMHg(s[0].target), 8) + pad(formatMMHg(mean), 11)
+                + pad(formatMMHg(peaks.min() ?? 0), 7) + pad(formatMMHg(peaks.max() ?? 0), 7)
+                + pad(formatFixed(offset, decimals: 2) + " s", 15) + pad(ttt, 16))
+    }
+    return out
+}
+
+extension String {
+    func padding(_ width: Int) -> String { count >= width ? self + " " : self + String(repeating: " ", count: width - count) }
+}

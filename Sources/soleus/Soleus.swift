@@ -1,0 +1,59 @@
+import ArgumentParser
+import SoleusConfig
+import SoleusCore
+import SoleusHardware
+import SoleusRuntime
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct Soleus: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "soleus",
+        abstract: "Run, validate and review intermittent pneumatic compression sessions.",
+        discussion: "Sessions are stored in SQLite under the data directory (--data, $SOLEUS_DATA, or ~/.local/share/soleus).",
+        subcommands: [Run.self, Validate.self, Sessions.self, Show.self, Export.self, Info.self]
+    )
+}
+
+/// The data directory option shared by commands that touch the session store.
+struct DataOptions: ParsableArguments {
+    @Option(name: .long, help: "Directory of the session database (default: $SOLEUS_DATA or ~/.local/share/soleus).")
+    var data: String?
+
+    var directory: String {
+        if let data { return data }
+        if let env = getenv("SOLEUS_DATA") { return String(cString: env) }
+        if let xdg = getenv("XDG_DATA_HOME") { return String(cString: xdg) + "/soleus" }
+        let home = getenv("HOME").map { String(cString: $0) } ?? "."
+        return home + "/.local/share/soleus"
+    }
+
+    func open() throws -> SessionStore {
+        do { return try SessionStore(directory: directory) } catch { throw CLIError("\(error)") }
+    }
+}
+
+/// An error printed as `error: message` with exit code 1, never a stack trace.
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
+
+func printError(_ text: String) {
+    let bytes = Array((text + "\n").utf8)
+    _ = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+}
+
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the linked hardware libraries and the data directory.")
+    @OptionGroup var data: DataOptions
+
+    func run() throws {
+        print("libgpiod \(SystemLibraries.gpiodVersion) (\(SystemLibraries.gpiodIsV1 ? "v1 API" : "v2 API"))")
+        print("libmodbus \(SystemLibraries.modbusVersion)")
+        print("data directory \(data.directory)")
+    }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import SoleusConfig
+import SoleusCore
+
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check protocol files against a hardware profile.",
+        discussion: "Prints every problem with its file and key path (line and column for TOML syntax errors). Exits non-zero if any file is invalid.")
+
+    @Option(name: .long, help: "Hardware profile to validate against (default: a boot with exactly the protocol's chambers and the default limits, ceiling 150 mmHg).")
+    var hardware: String?
+
+    @Option(name: .long, help: "Intensity level to validate at (protocols with levels).")
+    var level: Int?
+
+    @Argument(help: "Protocol files.")
+    var files: [String]
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("give at least one protocol file") }
+    }
+
+    func run() throws {
+        var profile: HardwareProfile?
+        if let hardware {
+            do { profile = try HardwareProfileFile.load(path: hardware) } catch {
+                printError(error.description)
+                throw ExitCode(2)
+            }
+        }
+        var failed = 0
+        for file in files {
+            do {
+                let (proto, text) = try ProtocolFile.load(path: file)
+                let boot = profile?.boot ?? BootDescription(chambers: proto.chambers, limits: BootLimits())
+                let plan = try ProtocolFile.plan(text, file: file, for: boot, level: level)
+                let against = hardware ?? "default limits (no --hardware)"
+                print("\(file): ok — \"\(plan.name)\", \(proto.chambers.count) chambers, against \(against)")
+            } catch {
+                failed += 1
+                printError(error.description)
+            }
+        }
+        if failed > 0 {
+            printError("\(failed) of \(files.count) protocol file(s) invalid")
+            throw ExitCode(1)
+        }
+    }
+}
