@@ -75,8 +75,16 @@ public struct Controller: Sendable {
             started = true
             beginCycle(at: time)
         }
-        // A cycle ends at its next-start time; the next one begins on the same tick.
-        if !cycleEnd.isNaN, time + 1e-9 >= cycleEnd {
+        if pendingRest {
+            // Resting between sets: everything vented until the rest is over.
+            if time + 1e-9 < cycleEnd {
+                regulate(time: time)
+                return outputs
+            }
+            pendingRest = false
+            beginCycle(at: time)
+        } else if !cycleEnd.isNaN, time + 1e-9 >= cycleEnd {
+            // A cycle ends at its next-start time; the next one begins on the same tick.
             endCycle(at: time)
             if isFinished { return .vented(chamberCount: n) }
         }
@@ -143,6 +151,7 @@ public struct Controller: Sendable {
         }
     }
 
+    /// True while resting between sets (until `cycleEnd`).
     var pendingRest = false
 
     mutating func finish(at time: Double) {
@@ -168,17 +177,6 @@ public struct Controller: Sendable {
     }
 
     mutating func sequence(time: Double) {
-        if pendingRest {
-            // Rest between sets ends at cycleEnd, handled in `step`; on the tick it ends a new
-            // cycle must begin instead of ending one.
-            if time + 1e-9 >= cycleEnd {
-                pendingRest = false
-                beginCycle(at: time)
-            } else {
-                for i in 0..<plan.chamberCount { chambers[i].phase = .released }
-                return
-            }
-        }
         let steps = currentCycle.steps
         // Events can chain within one tick ("release 0 s after calf.inflate"): settle by passes.
         var changed = true
