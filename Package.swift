@@ -45,6 +45,7 @@ let package = Package(
         ),
 
         .testTarget(name: "SoleusCoreTests", dependencies: ["SoleusCore"]),
+        .testTarget(name: "SoleusCLITests", dependencies: ["soleus"]),
         .testTarget(name: "SoleusConfigTests", dependencies: ["SoleusConfig"]),
         .testTarget(name: "SoleusSimulationTests", dependencies: ["SoleusSimulation"]),
         .testTarget(

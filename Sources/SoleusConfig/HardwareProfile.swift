@@ -31,7 +31,8 @@ public enum HardwareProfileFile {
         let issues = IssueCollector()
         var doc = TableReader(root, path: "", issues: issues)
         let profile = read(&doc, text: text, file: file)
-        doc.rejectUnknownKeys()
+        // With an unsupported backend its own table was not read: report the backend, not the table.
+        doc.rejectUnknownKeys(known: profile == nil ? ["simulation"] : [])
         guard issues.issues.isEmpty, let profile else { throw ConfigError(file: file, issues: issues.issues) }
         return profile
     }

@@ -131,6 +131,8 @@ public enum ProtocolFile {
         case (let a?, nil): return (.absolute(Pressure(mmHg: a)), true)
         case (nil, let r?): return (.levelOffset(Pressure(mmHg: r)), true)
         case (nil, nil):
+            // A key that is present but of the wrong type has been reported already.
+            if t.has(absolute) || t.has(relative) { return (nil, false) }
             if required { t.issues.add(t.path, "give \(absolute) or \(relative)") }
             return (nil, !required)
         default:

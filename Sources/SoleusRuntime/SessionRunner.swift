@@ -169,6 +169,8 @@ public final class SessionRunner {
         // The venting tail, common to every exit: safe outputs, and wait for the pressures to fall.
         let ventStart = t
         var ventedAfter: Double?
+        var belowTicks = 0
+        let ventConfirmTicks = max(1, Int((0.2 / tick).rounded()))
         backend.vent()
         lastOutputs = .vented(chamberCount: n)
         k += 1
@@ -181,7 +183,10 @@ public final class SessionRunner {
             if k % sampleEvery == 0 { batch.samples.append(SessionSample(time: tv, pressures: inputs.pressures, outputs: lastOutputs)) }
             var maxP = -Double.infinity
             for c in 0..<n { maxP = max(maxP, inputs.pressures[c].isNaN ? .infinity : inputs.pressures[c]) }
-            if maxP < limits.ventedBelow.mmHg {
+            // Vented = every chamber below the threshold for `ventConfirmTicks` ticks in a row,
+            // so one noisy low reading cannot confirm it.
+            belowTicks = maxP < limits.ventedBelow.mmHg ? belowTicks + 1 : 0
+            if belowTicks >= ventConfirmTicks {
                 ventedAfter = tv - ventStart
                 log(SessionEvent(time: tv, cycle: controller.cycleNumber, kind: "vented",
                                  pressure: maxP,

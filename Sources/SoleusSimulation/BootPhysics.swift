@@ -93,10 +93,8 @@ public struct BootPhysics: Sendable {
 
     mutating func step() {
         if steps >= pendingAt { actual = pending }
-        let pm = BootParameters.self
-        _ = pm
         let params = parameters
-        let pumpOn = actual.pump && !faults.pumpDead
+        let pumpOn = (actual.pump || faults.pumpStuckOn) && !faults.pumpDead
         let openInlets = effectiveInlets()
         let share = openInlets.count > 0 ? params.pumpMaxFlow * faults.pumpStrength / Double(openInlets.count) : 0
         for c in 0..<chamberCount {

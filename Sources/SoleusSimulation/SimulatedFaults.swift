@@ -21,6 +21,8 @@ public struct SimulatedFaults: Sendable, Equatable {
     /// 1 = healthy pump; 0.3 = a weak one.
     public var pumpStrength = 1.0
     public var pumpDead = false
+    /// The pump runs whatever it is told (a welded relay).
+    public var pumpStuckOn = false
     public var emergencyStop = false
 
     public init() {}

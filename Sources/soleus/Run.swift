@@ -53,6 +53,13 @@ struct Run: ParsableCommand {
         let options = SessionRunner.Options(speed: speed)
         let runner = prepared.runner(backend: backend, sink: store, options: options)
 
+        // A parent may have started us with these signals blocked (a blocked SIGINT would make
+        // Ctrl-C useless): unblock them before installing the handlers.
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        sigaddset(&mask, SIGINT)
+        sigaddset(&mask, SIGTERM)
+        sigprocmask(SIG_UNBLOCK, &mask, nil)
         signal(SIGINT) { _ in stopRequested.store(true, ordering: .relaxed) }
         signal(SIGTERM) { _ in stopRequested.store(true, ordering: .relaxed) }
         defer {
@@ -62,6 +69,7 @@ struct Run: ParsableCommand {
 
         let tty = isatty(STDOUT_FILENO) == 1
         print("Running \"\(prepared.plan.name)\" on \(backend.summary), speed \(speed); Ctrl-C stops and vents.")
+        fflush(nil)
         let display = ProgressDisplay(plan: prepared.plan, tty: tty, quiet: quiet)
         let result: SessionResult
         do {

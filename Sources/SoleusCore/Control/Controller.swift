@@ -256,6 +256,8 @@ public struct Controller: Sendable {
         let n = plan.chamberCount
         var out = BootOutputs(pump: false, inlets: [], exhausts: [])
         let look = settings.anticipationSeconds
+        // After a valve closes, wait one estimator window before deciding again.
+        let settle = Double(PressureEstimator.window) * settings.tickSeconds
         // Nearest pressurised distal neighbour's estimate, for the gradient guard.
         var distalLimit = Double.infinity
         for c in 0..<n {
@@ -265,13 +267,39 @@ public struct Controller: Sendable {
                 let r = ch.estimator.slope
                 let limit = min(ch.setPoint, distalLimit)
                 if ch.inletOpen {
-                    if p + max(r, 0) * look >= limit { ch.inletOpen = false }
+                    if ch.pulseTicksLeft > 0 {
+                        ch.pulseTicksLeft -= 1
+                        if ch.pulseTicksLeft == 0 { closeInlet(&ch, time: time) }
+                    } else if p + max(r, 0) * look >= limit {
+                        // Continuous inflation: cut off where the predicted pressure meets the
+                        // limit, and remember the rise rate for later top-up pulses.
+                        // Only a long opening gives the estimator time to see the true rate.
+                        if r > 1, time - ch.openedAt >= settle { ch.riseRate = r }
+                        closeInlet(&ch, time: time)
+                    }
                 } else if ch.exhaustOpen {
-                    if p + min(r, 0) * look <= ch.setPoint { ch.exhaustOpen = false }
-                } else if p < limit - settings.lowBand {
-                    ch.inletOpen = true
-                } else if p > ch.setPoint + settings.highBand {
-                    ch.exhaustOpen = true
+                    if ch.exhaustPulse || p + min(r, 0) * look <= ch.setPoint {
+                        ch.exhaustPulse = false
+                        ch.exhaustOpen = false
+                        ch.quietUntil = time + settle
+                    }
+                } else if time + 1e-9 >= ch.quietUntil {
+                    if p < limit - settings.lowBand {
+                        ch.inletOpen = true
+                        ch.openedAt = time
+                        if ch.phase != .inflating, ch.riseRate > 0 {
+                            // Topping up a held chamber: a pulse sized from the known rise rate.
+                            // A short opening is too brief for the estimator to see the rise, so
+                            // the continuous cut-off would overshoot.
+                            let ticks = ((limit - p) / (ch.riseRate * settings.tickSeconds)).rounded(.down)
+                            ch.pulseTicksLeft = Int(min(max(ticks, 1), 10))
+                        }
+                    } else if p > ch.setPoint + settings.highBand {
+                        ch.exhaustOpen = true
+                        // A small excess in a held chamber: one tick of exhaust, then look again.
+                        // Large drops (settling to a lower hold pressure) vent continuously.
+                        if ch.phase != .inflating, p - ch.setPoint < 3 * settings.highBand { ch.exhaustPulse = true }
+                    }
                 }
                 distalLimit = p
             } else {
@@ -285,6 +313,12 @@ public struct Controller: Sendable {
         }
         out.pump = !out.inlets.isEmpty
         outputs = out
+    }
+
+    func closeInlet(_ ch: inout ChamberControl, time: Double) {
+        ch.inletOpen = false
+        ch.pulseTicksLeft = 0
+        ch.quietUntil = time + Double(PressureEstimator.window) * settings.tickSeconds
     }
 
     mutating func emit(_ kind: ControlEvent.Kind, _ time: Double, chamber: Int = -1, pressure: Double = .nan) {
@@ -305,6 +339,16 @@ struct ChamberControl: Sendable {
     var releaseAt = Double.nan
     var inletOpen = false
     var exhaustOpen = true
+    /// Ticks left in a top-up pulse (0: not pulsing).
+    var pulseTicksLeft = 0
+    /// The open exhaust is a one-tick trim pulse.
+    var exhaustPulse = false
+    /// No new valve decision before this time (the estimator is settling).
+    var quietUntil = -Double.infinity
+    /// Rise rate seen at the last continuous cut-off (mmHg/s), for sizing top-up pulses.
+    var riseRate = 0.0
+    /// When the inlet last opened.
+    var openedAt = 0.0
 
     init(tickSeconds: Double) { estimator = PressureEstimator(tickSeconds: tickSeconds) }
 
@@ -316,5 +360,8 @@ struct ChamberControl: Sendable {
         releaseAt = .nan
         inletOpen = false
         exhaustOpen = true
+        pulseTicksLeft = 0
+        exhaustPulse = false
+        quietUntil = -.infinity
     }
 }

@@ -1,0 +1,76 @@
+import Testing
+import SoleusCore
+@testable import SoleusConfig
+
+let profileText = """
+[profile]
+name = "test"
+backend = "simulated"
+chambers = ["ankle", "calf"]
+
+[limits]
+ceiling_mmHg = 120
+
+[simulation]
+seed = 7
+
+[[simulation.chamber]]
+name = "ankle"
+volume_l = 0.2
+compliance_l_per_mmHg = 0.008
+
+[[simulation.chamber]]
+name = "calf"
+volume_l = 0.3
+compliance_l_per_mmHg = 0.012
+leak = 0.001
+"""
+
+func profileIssues(_ text: String) -> [ConfigIssue] {
+    do {
+        _ = try HardwareProfileFile.parse(text, file: "hw.toml")
+        return []
+    } catch {
+        return error.issues
+    }
+}
+
+@Suite struct HardwareProfileTests {
+    @Test func parsesLimitsAndSimulation() throws {
+        let p = try HardwareProfileFile.parse(profileText, file: "hw.toml")
+        #expect(p.boot.chambers == ["ankle", "calf"])
+        #expect(p.boot.limits.ceiling == Pressure(mmHg: 120))
+        #expect(p.boot.limits.maxTarget == Pressure(mmHg: 110))
+        guard case .simulated(let sim) = p.backend else { Issue.record("not simulated"); return }
+        #expect(sim.seed == 7)
+        #expect(sim.chambers[1].leak == 0.001)
+        #expect(p.regulator.tickSeconds == 0.01)
+    }
+
+    @Test func ceilingAbove150IsRefused() {
+        let found = profileIssues(profileText.replacingFirst("ceiling_mmHg = 120", with: "ceiling_mmHg = 151"))
+        #expect(found.map(\.keyPath) == ["limits.ceiling_mmHg"])
+        #expect(found.first?.message.contains("never raise it") == true)
+    }
+
+    @Test func simulationChambersMustMatchTheProfile() {
+        let found = profileIssues(profileText.replacingFirst("name = \"calf\"", with: "name = \"thigh\""))
+        #expect(found.map(\.keyPath) == ["simulation.chamber[1].name"])
+    }
+
+    @Test func unsupportedBackendIsNamed() {
+        let found = profileIssues(profileText.replacingFirst("backend = \"simulated\"", with: "backend = \"gpio\""))
+        #expect(found.map(\.keyPath) == ["profile.backend"])
+    }
+
+    @Test func tooManyChambers() {
+        let names = (1...9).map { "\"c\($0)\"" }.joined(separator: ", ")
+        let found = profileIssues(profileText.replacingFirst("chambers = [\"ankle\", \"calf\"]", with: "chambers = [\(names)]"))
+        #expect(found.contains { $0.keyPath == "profile.chambers" })
+    }
+
+    @Test func controllerRateOutOfRange() {
+        let found = profileIssues(profileText + "\n[controller]\nrate_hz = 5\n")
+        #expect(found.map(\.keyPath) == ["controller.rate_hz"])
+    }
+}

@@ -1,0 +1,95 @@
+import Testing
+import SoleusConfig
+import SoleusCore
+import SoleusHardware
+import SoleusSimulation
+@testable import SoleusRuntime
+
+/// A backend whose reads start failing after `failAfter` ticks, as an unplugged module would.
+final class FailingBoot: BootBackend {
+    let inner: SimulatedBoot
+    let failAfter: Int
+    var reads = 0
+    var vents = 0
+    init(_ inner: SimulatedBoot, failAfter: Int) {
+        self.inner = inner
+        self.failAfter = failAfter
+    }
+    var chamberCount: Int { inner.chamberCount }
+    var summary: String { "failing test boot" }
+    func read(at time: Double) throws(HardwareError) -> BootInputs {
+        reads += 1
+        if reads > failAfter { throw HardwareError(device: "test module", message: "no reply") }
+        return try inner.read(at: time)
+    }
+    func write(_ outputs: BootOutputs) throws(HardwareError) { try inner.write(outputs) }
+    func vent() {
+        vents += 1
+        inner.vent()
+    }
+}
+
+@Suite struct ExitPathTests {
+    @Test func operatorStopMidCompressionVentsAndLogs() throws {
+        let prepared = try prepare("protocols/dvt-3-chamber.toml", "hardware/sim-3-dvt.toml")
+        let (result, boot, log) = try runWatched(prepared, shouldStop: { $0 >= 8 })
+        #expect(result.end.reason == .stopped)
+        #expect(log.events.contains { $0.kind == "operator-stop" && abs($0.time - 8) < 0.02 })
+        let vented = try #require(result.ventedAfter)
+        #expect(vented < 5)
+        for c in 0..<3 { #expect(boot.sim.physics.pressure[c] < 5) }
+        #expect(boot.lastOutputs.isVented(chamberCount: 3))
+        // The interrupted cycle is still summarised: nothing logged is lost.
+        #expect(result.summaries.filter { $0.cycle == 1 }.count == 3)
+    }
+
+    @Test func overPressureReadingTripsVentsAndNamesTheChamber() throws {
+        let prepared = try prepare("protocols/foot-pump.toml", "hardware/sim-1-foot.toml")
+        var faultAt: Double?
+        let (result, boot, log) = try runWatched(prepared, configure: { boot in
+            boot.onRead = { t, sim in
+                // At 30 s the foot sensor starts drifting up by 40 mmHg/s.
+                if t >= 30 && faultAt == nil {
+                    faultAt = t
+                    var f = SimulatedFaults()
+                    f.sensor[0] = .drift(40)
+                    sim.setFaults(f)
+                }
+            }
+        })
+        #expect(result.end.reason == .safetyTrip)
+        #expect(result.end.detail.contains("over-pressure: foot read"))
+        let trip = try #require(log.events.first { $0.kind == "safety-trip" })
+        #expect(trip.chamber == "foot")
+        #expect((trip.pressure ?? 0) > 150)
+        // The drifting sensor still reads high, so venting cannot be confirmed from it...
+        #expect(result.ventedAfter == nil)
+        #expect(log.events.contains { $0.kind == "vent-unconfirmed" })
+        // ...but the exhaust is open and the real chamber is empty.
+        #expect(boot.lastOutputs.isVented(chamberCount: 1))
+        #expect(boot.sim.physics.pressure[0] < 5)
+    }
+
+    @Test func hardwareErrorEndsTheSessionVented() throws {
+        let prepared = try prepare("protocols/dvt-3-chamber.toml", "hardware/sim-3-dvt.toml")
+        let sim = try #require(prepared.makeBackend() as? SimulatedBoot)
+        let boot = FailingBoot(sim, failAfter: 500)
+        let log = MemorySessionLog()
+        let result = try prepared.runner(backend: boot, sink: log, options: .init(speed: .max)).run()
+        #expect(result.end.reason == .hardwareError)
+        #expect(result.end.detail.contains("test module: no reply"))
+        #expect(boot.vents >= 2) // at the start, and on the way out
+        #expect(log.events.contains { $0.kind == "hardware-error" })
+        #expect(log.ending?.reason == .hardwareError)
+        // Stops before anything could be confirmed, and says so.
+        #expect(log.events.contains { $0.kind == "vent-unconfirmed" })
+    }
+
+    @Test func sessionStartsByVenting() throws {
+        let prepared = try prepare("protocols/dvt-3-chamber.toml", "hardware/sim-3-dvt.toml")
+        let sim = try #require(prepared.makeBackend() as? SimulatedBoot)
+        let boot = FailingBoot(sim, failAfter: 0)
+        _ = try prepared.runner(backend: boot, sink: MemorySessionLog(), options: .init(speed: .max)).run()
+        #expect(boot.vents >= 1)
+    }
+}
