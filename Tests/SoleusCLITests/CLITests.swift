@@ -46,7 +46,7 @@ struct CLI {
 
     static func write(_ text: String, name: String = "p.toml") -> String {
         let path = tempDir() + "/" + name
-        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
         return path
     }
 }
