@@ -89,8 +89,9 @@ public final class SessionRunner {
         func flush() {
             guard !batch.isEmpty else { return }
             do { try sink.append(batch, to: id) } catch {
-                // Losing the log is not a reason to keep squeezing a limb blind; but it is not a
-                // reason to stop venting either. Keep the batch and retry on the next flush.
+                // A failing disk must not stop the control loop or the venting: keep the batch
+                // (nothing is dropped) and retry at the next flush. If the store is still failing
+                // at the end, `run` throws after the boot has vented.
                 return
             }
             batch.samples.removeAll(keepingCapacity: true)
