@@ -53,9 +53,11 @@ public enum ProtocolFile {
             let sets = s.integer("sets")
             let perSet = s.integer("cycles_per_set")
             let rest = s.number("rest_between_sets_s")
-            let given = [minutes != nil, cycles != nil, sets != nil].filter { $0 }.count
+            let given = ["minutes", "cycles", "sets"].filter { s.has($0) }.count
             if given != 1 {
                 issues.add("session", "give exactly one of minutes, cycles, or sets (with cycles_per_set and rest_between_sets_s)")
+            } else if minutes == nil && cycles == nil && sets == nil {
+                // The one given was invalid, and has been reported.
             } else if let minutes {
                 length = .minutes(minutes)
             } else if let cycles {
@@ -108,7 +110,9 @@ public enum ProtocolFile {
         switch (period, rest) {
         case (let p?, nil): pacing = .period(p)
         case (nil, let r?): pacing = .rest(r)
-        case (nil, nil): issues.add(t.path, "give period_s (start to start) or rest_s (after the last release)")
+        case (nil, nil):
+            // Present but invalid has been reported already.
+            if !t.has("period_s") && !t.has("rest_s") { issues.add(t.path, "give period_s (start to start) or rest_s (after the last release)") }
         default: issues.add(t.path, "give period_s or rest_s, not both")
         }
         var steps: [ChamberStep] = []

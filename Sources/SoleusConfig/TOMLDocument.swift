@@ -18,10 +18,29 @@ indirect enum TOMLNode: Sendable, Equatable {
         case .array: "an array"
         case .string: "a string"
         case .int: "an integer"
-        case .double: "a number"
+        case .double(let d): d.isFinite ? "a number" : "\(d)"
         case .bool: "a boolean"
         case .other(let t): "a \(t)"
         }
+    }
+
+    var stringValue: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+
+    /// An integer or a finite float: TOML's `nan` and `inf` are never valid Soleus values.
+    var numberValue: Double? {
+        switch self {
+        case .int(let i): Double(i)
+        case .double(let d): d.isFinite ? d : nil
+        default: nil
+        }
+    }
+
+    var intValue: Int? {
+        if case .int(let i) = self { return i }
+        return nil
     }
 
     static func parse(_ text: String, file: String) throws(ConfigError) -> [String: TOMLNode] {
@@ -87,87 +106,42 @@ struct TableReader {
         return values[key]
     }
 
-    mutating func string(_ key: String, required: Bool = false) -> String? {
+    /// Reads `key` with `extract`; reports a missing required key or a value of another type,
+    /// naming what was expected (`what`, e.g. "a number").
+    mutating func value<T>(_ key: String, _ what: String, required: Bool, _ extract: (TOMLNode) -> T?) -> T? {
         guard let n = node(key) else {
-            if required { issues.add(keyPath(key), "is required (a string)") }
+            if required { issues.add(keyPath(key), "is required (\(what))") }
             return nil
         }
-        guard case .string(let s) = n else {
-            issues.add(keyPath(key), "must be a string, found \(n.typeName)")
+        guard let v = extract(n) else {
+            issues.add(keyPath(key), "must be \(what), found \(n.typeName)")
             return nil
         }
-        return s
+        return v
     }
 
-    mutating func number(_ key: String, required: Bool = false) -> Double? {
-        guard let n = node(key) else {
-            if required { issues.add(keyPath(key), "is required (a number)") }
+    /// Reads an array whose every item `extract` accepts; reports the first item that is not.
+    mutating func array<T>(_ key: String, of what: String, required: Bool, _ extract: (TOMLNode) -> T?) -> [T]? {
+        guard let items = value(key, "an array of \(what)s", required: required, { n -> [TOMLNode]? in
+            if case .array(let a) = n { return a }
             return nil
-        }
-        switch n {
-        case .int(let i): return Double(i)
-        case .double(let d):
-            if !d.isFinite { issues.add(keyPath(key), "must be a finite number, found \(d)"); return nil }
-            return d
-        default:
-            issues.add(keyPath(key), "must be a number, found \(n.typeName)")
-            return nil
-        }
-    }
-
-    mutating func integer(_ key: String, required: Bool = false) -> Int? {
-        guard let n = node(key) else {
-            if required { issues.add(keyPath(key), "is required (an integer)") }
-            return nil
-        }
-        guard case .int(let i) = n else {
-            issues.add(keyPath(key), "must be an integer, found \(n.typeName)")
-            return nil
-        }
-        return i
-    }
-
-    mutating func strings(_ key: String, required: Bool = false) -> [String]? {
-        guard let n = node(key) else {
-            if required { issues.add(keyPath(key), "is required (an array of strings)") }
-            return nil
-        }
-        guard case .array(let items) = n else {
-            issues.add(keyPath(key), "must be an array of strings, found \(n.typeName)")
-            return nil
-        }
-        var out: [String] = []
+        }) else { return nil }
+        var out: [T] = []
         for (i, item) in items.enumerated() {
-            guard case .string(let s) = item else {
-                issues.add("\(keyPath(key))[\(i)]", "must be a string, found \(item.typeName)")
+            guard let v = extract(item) else {
+                issues.add("\(keyPath(key))[\(i)]", "must be a \(what), found \(item.typeName)")
                 return nil
             }
-            out.append(s)
+            out.append(v)
         }
         return out
     }
 
-    mutating func numbers(_ key: String, required: Bool = false) -> [Double]? {
-        guard let n = node(key) else {
-            if required { issues.add(keyPath(key), "is required (an array of numbers)") }
-            return nil
-        }
-        guard case .array(let items) = n else {
-            issues.add(keyPath(key), "must be an array of numbers, found \(n.typeName)")
-            return nil
-        }
-        var out: [Double] = []
-        for (i, item) in items.enumerated() {
-            switch item {
-            case .int(let v): out.append(Double(v))
-            case .double(let v): out.append(v)
-            default:
-                issues.add("\(keyPath(key))[\(i)]", "must be a number, found \(item.typeName)")
-                return nil
-            }
-        }
-        return out
-    }
+    mutating func string(_ key: String, required: Bool = false) -> String? { value(key, "a string", required: required, \.stringValue) }
+    mutating func number(_ key: String, required: Bool = false) -> Double? { value(key, "a number", required: required, \.numberValue) }
+    mutating func integer(_ key: String, required: Bool = false) -> Int? { value(key, "an integer", required: required, \.intValue) }
+    mutating func strings(_ key: String, required: Bool = false) -> [String]? { array(key, of: "string", required: required, \.stringValue) }
+    mutating func numbers(_ key: String, required: Bool = false) -> [Double]? { array(key, of: "number", required: required, \.numberValue) }
 
     mutating func table(_ key: String, required: Bool = false) -> TableReader? {
         guard let n = node(key) else {

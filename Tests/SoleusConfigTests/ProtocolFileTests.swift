@@ -83,6 +83,19 @@ func configIssues(_ text: String, file: String = "p.toml") -> [ConfigIssue] {
         #expect(found.first?.message == "must be a number, found a string")
     }
 
+    @Test func nanAndInfinityAreNotPressures() {
+        let found = configIssues(dvtText.replacingFirst("target_mmHg = 45", with: "target_mmHg = nan"))
+        #expect(found.map(\.keyPath) == ["cycle.chamber[0].target_mmHg"])
+        #expect(found.first?.message == "must be a number, found nan")
+        #expect(configIssues(dvtText.replacingFirst("period_s = 60", with: "period_s = inf")).map(\.keyPath) == ["cycle.period_s"])
+    }
+
+    @Test func arrayItemsAreTypeChecked() {
+        let found = configIssues(dvtText.replacingFirst("chambers = [\"ankle\", \"calf\", \"thigh\"]", with: "chambers = [\"ankle\", 2, \"thigh\"]"))
+        #expect(found.map(\.keyPath) == ["protocol.chambers[1]"])
+        #expect(found.first?.message == "must be a string, found an integer")
+    }
+
     @Test func reverseGradientFromAFileNamesFileAndKey() throws {
         let text = dvtText.replacingFirst("target_mmHg = 40", with: "target_mmHg = 50")
         do {
