@@ -12,6 +12,9 @@ public struct HardwareProfile: Sendable, Equatable {
     public var name: String
     public var boot: BootDescription
     public var regulator: RegulatorSettings
+    /// Safety supervisor thresholds (`[safety]`), with the ceiling and the sustained-pressure
+    /// limit taken from `[limits]`.
+    public var safety: SafetySettings
     public var backend: Backend
     /// The file's text, stored with every session run on it.
     public var text: String
@@ -69,6 +72,9 @@ public enum HardwareProfileFile {
             if let m = t.number("max_session_min") {
                 if m <= 0 { issues.add("limits.max_session_min", "must be above 0") } else { limits.maxSessionMinutes = m }
             }
+            if let v = t.number("max_compression_s") {
+                if v <= 0 || v > 600 { issues.add("limits.max_compression_s", "must be above 0 and at most 600 s") } else { limits.maxCompressionSeconds = v }
+            }
             if let v = t.number("vented_below_mmHg") {
                 if v <= 0 || v > 20 { issues.add("limits.vented_below_mmHg", "must be above 0 and at most 20 mmHg") } else { limits.ventedBelow = Pressure(mmHg: v) }
             }
@@ -91,6 +97,14 @@ public enum HardwareProfileFile {
             t.rejectUnknownKeys()
         }
 
+        var safety = SafetySettings()
+        if var t = doc.table("safety") {
+            readSafety(&t, into: &safety)
+            t.rejectUnknownKeys()
+        }
+        safety.ceiling = limits.ceiling.mmHg
+        safety.maxCompression = limits.maxCompressionSeconds
+
         var backend: HardwareProfile.Backend?
         switch backendName {
         case "simulated":
@@ -106,7 +120,51 @@ public enum HardwareProfileFile {
         guard let name, let chambers, let backend else { return nil }
         return HardwareProfile(
             name: name, boot: BootDescription(chambers: chambers, limits: limits), regulator: regulator,
-            backend: backend, text: text, path: file)
+            safety: safety, backend: backend, text: text, path: file)
+    }
+
+    /// The `[safety]` table: every key optional, defaults in ``SafetySettings``.
+    static func readSafety(_ t: inout TableReader, into s: inout SafetySettings) {
+        let issues = t.issues
+        func seconds(_ key: String, _ apply: (Double) -> Void) {
+            guard let v = t.number(key) else { return }
+            if v <= 0 || v > 600 { issues.add(t.keyPath(key), "must be above 0 and at most 600 s") } else { apply(v) }
+        }
+        func mmHg(_ key: String, _ apply: (Double) -> Void) {
+            guard let v = t.number(key) else { return }
+            if v <= 0 || v > 300 { issues.add(t.keyPath(key), "must be above 0 and at most 300 mmHg") } else { apply(v) }
+        }
+        func count(_ key: String, _ apply: (Int) -> Void) {
+            guard let v = t.integer(key) else { return }
+            if v < 2 || v > 16 { issues.add(t.keyPath(key), "must be between 2 and 16") } else { apply(v) }
+        }
+        mmHg("over_target_band_mmHg") { s.overTargetBand = $0 }
+        seconds("over_target_debounce_s") { s.overTargetDebounce = $0 }
+        seconds("reach_timeout_s") { s.reachTimeout = $0 }
+        mmHg("reach_band_mmHg") { s.reachBand = $0 }
+        count("leak_top_ups") { s.leakTopUps = $0 }
+        seconds("leak_window_s") { s.leakWindow = $0 }
+        mmHg("closed_rise_mmHg") { s.closedRise = $0 }
+        seconds("closed_rise_debounce_s") { s.closedRiseDebounce = $0 }
+        count("hold_trims") { s.holdTrims = $0 }
+        if let v = t.number("max_rise_rate_mmHg_s") {
+            if v < 50 || v > 10_000 { issues.add(t.keyPath("max_rise_rate_mmHg_s"), "must be between 50 and 10000 mmHg/s") } else { s.maxRiseRate = v }
+        }
+        seconds("pump_no_rise_s") { s.pumpNoRiseTime = $0 }
+        mmHg("pump_min_rise_mmHg") { s.pumpMinRise = $0 }
+        if let v = t.number("sensor_min_mmHg") {
+            if v > 0 || v < -50 { issues.add(t.keyPath("sensor_min_mmHg"), "must be between -50 and 0 mmHg") } else { s.sensorMin = v }
+        }
+        if let v = t.number("sensor_max_mmHg") {
+            if v < 150 || v > 1000 { issues.add(t.keyPath("sensor_max_mmHg"), "must be between 150 and 1000 mmHg") } else { s.sensorMax = v }
+        }
+        seconds("frozen_activity_s") { s.frozenActivity = $0 }
+        seconds("stale_after_s") { s.staleAfter = $0 }
+        seconds("vent_timeout_s") { s.ventTimeout = $0 }
+        mmHg("vented_above_mmHg") { s.ventedAbove = $0 }
+        mmHg("gradient_band_mmHg") { s.gradientBand = $0 }
+        seconds("gradient_debounce_s") { s.gradientDebounce = $0 }
+        seconds("overrun_after_s") { s.overrunAfter = $0 }
     }
 
     static func simulation(_ t: inout TableReader, chambers: [String]) -> BootParameters? {

@@ -47,12 +47,14 @@ public enum ProtocolFile {
         header?.rejectUnknownKeys()
 
         var length: SessionLength?
+        var maxCompression: Double?
         if var s = doc.table("session", required: true) {
             let minutes = s.number("minutes")
             let cycles = s.integer("cycles")
             let sets = s.integer("sets")
             let perSet = s.integer("cycles_per_set")
             let rest = s.number("rest_between_sets_s")
+            maxCompression = s.number("max_compression_s")
             let given = ["minutes", "cycles", "sets"].filter { s.has($0) }.count
             if given != 1 {
                 issues.add("session", "give exactly one of minutes, cycles, or sets (with cycles_per_set and rest_between_sets_s)")
@@ -97,9 +99,11 @@ public enum ProtocolFile {
         if var t = doc.table("suffix") { suffix = cycle(&t) }
 
         guard let name, let chambers, let length, let main else { return nil }
-        return TreatmentProtocol(
+        var proto = TreatmentProtocol(
             name: name, summary: summary, chambers: chambers, length: length, intensity: intensity,
             prefix: prefix, cycle: main, suffix: suffix)
+        proto.maxCompressionSeconds = maxCompression
+        return proto
     }
 
     static func cycle(_ t: inout TableReader) -> CycleDefinition? {

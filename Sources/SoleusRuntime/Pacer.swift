@@ -35,7 +35,7 @@ public enum Speed: Sendable, Equatable, CustomStringConvertible {
 
 /// Paces ticks on absolute deadlines of CLOCK_MONOTONIC (`clock_nanosleep` with TIMER_ABSTIME), so
 /// a late tick does not shift every later one.
-struct Pacer {
+struct Pacer: TickPacing {
     let speed: Speed
     let start: timespec
 
@@ -56,14 +56,23 @@ struct Pacer {
         return Double(n.tv_sec - start.tv_sec) + Double(n.tv_nsec - start.tv_nsec) / 1e9
     }
 
+    /// Wall seconds after `start` at which session time `t` is due (nil: as fast as possible).
+    func due(_ t: Double) -> Double? {
+        switch speed {
+        case .max: nil
+        case .realtime: t
+        case .factor(let f): t / f
+        }
+    }
+
+    func lateness(atSessionTime t: Double) -> Double {
+        guard let wall = due(t) else { return 0 }
+        return max(0, elapsed() - wall)
+    }
+
     /// Sleeps until session time `t` is due.
     func wait(untilSessionTime t: Double) {
-        let wall: Double
-        switch speed {
-        case .max: return
-        case .realtime: wall = t
-        case .factor(let f): wall = t / f
-        }
+        guard let wall = due(t) else { return }
         let ns = Int(wall * 1e9) + start.tv_nsec
         var deadline = timespec(tv_sec: start.tv_sec + ns / 1_000_000_000, tv_nsec: ns % 1_000_000_000)
         // EINTR (a signal such as Ctrl-C): sleep again to the same absolute deadline.

@@ -11,9 +11,26 @@ public struct SessionProgress: Sendable {
     public var setPoints: [Double]
     public var phases: [Phase]
     public var outputs: BootOutputs
+    /// The alarm a display shows now, if any.
+    public var highestAlarm: AlarmManager.Alarm?
 }
 
-/// The outcome of ``SessionRunner/run(shouldStop:progress:)``.
+/// Something the operator does during a session.
+public enum OperatorCommand: String, Sendable, Equatable {
+    case stop
+    case acknowledge
+    case reset
+    case pauseAudio = "pause-audio"
+}
+
+/// One alarm raised during a session.
+public struct RaisedAlarm: Sendable, Equatable {
+    public var time: Double
+    public var condition: AlarmCondition
+    public var detail: AlarmDetail
+}
+
+/// The outcome of ``SessionRunner/run(commands:progress:)``.
 public struct SessionResult: Sendable {
     public var sessionID: Int64
     public var end: SessionEnd
@@ -22,6 +39,18 @@ public struct SessionResult: Sendable {
     public var ventedAfter: Double?
     /// Cycle summaries of the whole session.
     public var summaries: [CycleSummary]
+    /// Every alarm raised, in order.
+    public var alarms: [RaisedAlarm]
+    /// Alarms still on display at the end (active or latched).
+    public var alarmsAtEnd: [AlarmManager.Alarm]
+}
+
+/// Paces the loop and reports how late each tick started.
+public protocol TickPacing {
+    /// Sleeps until session time `t` is due (returns at once when running as fast as possible).
+    func wait(untilSessionTime t: Double)
+    /// How late (s) the tick for session time `t` starts.
+    func lateness(atSessionTime t: Double) -> Double
 }
 
 /// Runs one session: read inputs → controller → safety supervisor → write outputs → record, once per
@@ -48,36 +77,48 @@ public final class SessionRunner {
     let plan: TreatmentPlan
     let limits: BootLimits
     let regulator: RegulatorSettings
+    let safety: SafetySettings
     let backend: BootBackend
     let sink: SessionSink
     let header: SessionHeader
     let options: Options
+    let pacing: TickPacing
 
-    public init(plan: TreatmentPlan, limits: BootLimits, regulator: RegulatorSettings, backend: BootBackend, sink: SessionSink, header: SessionHeader, options: Options) {
+    public init(
+        plan: TreatmentPlan, limits: BootLimits, regulator: RegulatorSettings, safety: SafetySettings,
+        backend: BootBackend, sink: SessionSink, header: SessionHeader, options: Options, pacing: TickPacing? = nil
+    ) {
         self.plan = plan
         self.limits = limits
         self.regulator = regulator
+        self.safety = safety
         self.backend = backend
         self.sink = sink
         self.header = header
         self.options = options
+        self.pacing = pacing ?? Pacer(speed: options.speed)
     }
 
-    /// Runs the session to its end. `shouldStop` is polled every tick (operator stop);
-    /// `progress` is called about ten times per wall-clock second.
+    /// Runs the session to its end. `commands` is polled every tick with the session time
+    /// (operator stop, acknowledge, reset, audio pause); `progress` is called about ten times per
+    /// wall-clock second.
     public func run(
-        shouldStop: () -> Bool = { false }, progress: (SessionProgress) -> Void = { _ in }
+        commands: (Double) -> OperatorCommand? = { _ in nil }, progress: (SessionProgress) -> Void = { _ in }
     ) throws -> SessionResult {
         let n = plan.chamberCount
         let names = plan.bootChambers
         let tick = regulator.tickSeconds
         var controller = Controller(plan: plan, settings: regulator)
-        var supervisor = SafetySupervisor(limits: limits, chamberCount: n)
+        var supervisor = SafetySupervisor(settings: safety, chamberCount: n, tickSeconds: tick)
+        var alarms = AlarmManager()
+        var transitions: [AlarmManager.Transition] = []
+        transitions.reserveCapacity(AlarmCondition.allCases.count)
+        var raised: [RaisedAlarm] = []
         var summarizer = CycleSummarizer(chamberCount: n, tickSeconds: tick)
         var allSummaries: [CycleSummary] = []
         let sampleEvery = max(1, Int((1 / (options.sampleRate * tick)).rounded(.down)))
         let flushTicks = max(1, Int((options.flushEvery / tick).rounded()))
-        let pacer = Pacer(speed: options.speed)
+        let wallClock = Pacer(speed: .max)
         var nextProgress = 0.0
 
         // Vent before anything else: whatever state the boot was left in, start from safe.
@@ -107,6 +148,7 @@ public final class SessionRunner {
         var lastOutputs = BootOutputs.vented(chamberCount: n)
         therapy: while true {
             t = Double(k) * tick
+            let lateness = pacing.lateness(atSessionTime: t)
             let inputs: BootInputs
             do { inputs = try backend.read(at: t) } catch {
                 reason = .hardwareError
@@ -114,8 +156,9 @@ public final class SessionRunner {
                 log(SessionEvent(time: t, cycle: controller.cycleNumber, kind: "hardware-error", message: detail))
                 break therapy
             }
-            let commanded = controller.step(time: t, inputs: inputs)
-            let out = supervisor.check(time: t, inputs: inputs, commanded: commanded)
+            let command = controller.step(time: t, inputs: inputs)
+            let wasSafe = supervisor.safeState
+            let out = supervisor.check(time: t, inputs: inputs, command: command, lateness: lateness)
             do { try backend.write(out) } catch {
                 reason = .hardwareError
                 detail = "writing outputs failed: \(error)"
@@ -132,6 +175,22 @@ public final class SessionRunner {
                     message: describe(e, names: names)))
             }
             controller.clearEvents()
+            alarms.update(time: t, present: supervisor.present, details: supervisor.details, transitions: &transitions)
+            for tr in transitions {
+                switch tr {
+                case .raised(let a):
+                    raised.append(RaisedAlarm(time: t, condition: a.condition, detail: a.detail))
+                    log(SessionEvent(
+                        time: t, cycle: controller.cycleNumber, kind: "alarm",
+                        chamber: a.detail.chamber >= 0 ? names[a.detail.chamber] : nil,
+                        pressure: a.detail.value.isFinite ? a.detail.value : nil,
+                        message: "\(a.priority) priority: \(describeAlarm(a.condition, a.detail, names: names, inputs: inputs))"))
+                case .conditionEnded(let c, let latched):
+                    log(SessionEvent(time: t, cycle: controller.cycleNumber, kind: "alarm-ended",
+                                     message: "\(c) condition ended" + (latched ? "; alarm latched until reset" : "; alarm cleared")))
+                }
+            }
+            transitions.removeAll(keepingCapacity: true)
             summarizer.add(readings: inputs.pressures)
             if !summarizer.completed.isEmpty {
                 batch.summaries += summarizer.completed
@@ -139,29 +198,43 @@ public final class SessionRunner {
                 summarizer.clearCompleted()
             }
             if k % sampleEvery == 0 { batch.samples.append(SessionSample(time: t, pressures: inputs.pressures, outputs: out)) }
-            if let trip = supervisor.trip {
+            if supervisor.safeState && !wasSafe, let cause = supervisor.cause {
                 reason = .safetyTrip
-                detail = describe(trip, names: names)
-                log(SessionEvent(time: t, cycle: controller.cycleNumber, kind: "safety-trip",
-                                 chamber: trip.chamber >= 0 ? names[trip.chamber] : nil,
-                                 pressure: trip.pressure.isNaN ? nil : trip.pressure, message: detail))
+                detail = "\(cause): " + describeAlarm(cause, supervisor.details[cause.rawValue], names: names, inputs: inputs) + "; all chambers vented"
+                log(SessionEvent(time: t, cycle: controller.cycleNumber, kind: "safe-state",
+                                 message: "safe state forced by \(cause): pump off, inlets closed, exhausts open"))
                 break therapy
             }
             if controller.isFinished { break therapy }
-            if shouldStop() {
-                reason = .stopped
-                detail = "stopped by the operator"
-                log(SessionEvent(time: t, cycle: controller.cycleNumber, kind: "operator-stop", message: detail))
-                break therapy
+            if let cmd = commands(t) {
+                switch cmd {
+                case .stop:
+                    reason = .stopped
+                    detail = "stopped by the operator"
+                    log(SessionEvent(time: t, cycle: controller.cycleNumber, kind: "operator-stop", message: detail))
+                    break therapy
+                case .acknowledge:
+                    let done = alarms.acknowledge()
+                    log(SessionEvent(time: t, cycle: controller.cycleNumber, kind: "alarm-acknowledged",
+                                     message: done.isEmpty ? "nothing to acknowledge" : "acknowledged: " + done.map(\.description).joined(separator: ", ")))
+                case .reset:
+                    let done = alarms.reset()
+                    log(SessionEvent(time: t, cycle: controller.cycleNumber, kind: "alarm-reset",
+                                     message: done.isEmpty ? "no latched alarm to reset" : "reset: " + done.map(\.description).joined(separator: ", ")))
+                case .pauseAudio:
+                    alarms.pauseAudio(at: t)
+                    log(SessionEvent(time: t, cycle: controller.cycleNumber, kind: "audio-paused",
+                                     message: "alarm audio paused for \(Int(AlarmManager.audioPauseSeconds)) s"))
+                }
             }
             if k % flushTicks == 0 { flush() }
-            let wall = pacer.elapsed()
+            let wall = wallClock.elapsed()
             if wall >= nextProgress {
                 nextProgress = wall + 0.1
-                progress(snapshot(controller, inputs: inputs, outputs: out, time: t))
+                progress(snapshot(controller, inputs: inputs, outputs: out, time: t, alarm: alarms.highest))
             }
             k += 1
-            pacer.wait(untilSessionTime: Double(k) * tick)
+            pacing.wait(untilSessionTime: Double(k) * tick)
         }
         summarizer.closeCycle()
         batch.summaries += summarizer.completed
@@ -178,7 +251,7 @@ public final class SessionRunner {
         while true {
             let tv = Double(k) * tick
             if tv - ventStart > options.ventTimeout { break }
-            pacer.wait(untilSessionTime: tv)
+            pacing.wait(untilSessionTime: tv)
             guard let inputs = try? backend.read(at: tv) else { break }
             backend.vent()
             if k % sampleEvery == 0 { batch.samples.append(SessionSample(time: tv, pressures: inputs.pressures, outputs: lastOutputs)) }
@@ -204,19 +277,18 @@ public final class SessionRunner {
         }
         backend.vent()
         flush()
-        let completedCycles = controller.mainCyclesDone
-        let end = SessionEnd(reason: reason, detail: detail, duration: t, cyclesCompleted: completedCycles)
+        let end = SessionEnd(reason: reason, detail: detail, duration: t, cyclesCompleted: controller.mainCyclesDone)
         try sink.end(id, end)
-        return SessionResult(sessionID: id, end: end, ventedAfter: ventedAfter, summaries: allSummaries)
+        return SessionResult(sessionID: id, end: end, ventedAfter: ventedAfter, summaries: allSummaries, alarms: raised, alarmsAtEnd: alarms.current)
     }
 
-    func snapshot(_ c: Controller, inputs: BootInputs, outputs: BootOutputs, time: Double) -> SessionProgress {
+    func snapshot(_ c: Controller, inputs: BootInputs, outputs: BootOutputs, time: Double, alarm: AlarmManager.Alarm?) -> SessionProgress {
         let n = plan.chamberCount
         return SessionProgress(
             time: time, part: c.part, cycle: c.cycleNumber, set: c.setNumber,
             pressures: inputs.pressures.array(count: n),
             setPoints: (0..<n).map { c.setPoint(of: $0) },
-            phases: (0..<n).map { c.phase(of: $0) }, outputs: outputs)
+            phases: (0..<n).map { c.phase(of: $0) }, outputs: outputs, highestAlarm: alarm)
     }
 }
 
@@ -235,13 +307,28 @@ func describe(_ e: ControlEvent, names: [String]) -> String {
     }
 }
 
-func describe(_ trip: SafetyTrip, names: [String]) -> String {
-    switch trip.kind {
-    case .overPressure:
-        "over-pressure: \(names[trip.chamber]) read \(formatMMHg(trip.pressure)) mmHg, above the ceiling of \(formatMMHg(trip.limit)) mmHg; all chambers vented"
-    case .invalidReading:
-        "invalid pressure reading on \(names[trip.chamber]); all chambers vented"
-    case .emergencyStop:
-        "emergency stop pressed; all chambers vented"
+/// The operator's text for an alarm: what, where, and the numbers that caused it.
+func describeAlarm(_ c: AlarmCondition, _ d: AlarmDetail, names: [String], inputs: BootInputs) -> String {
+    let chamber = d.chamber >= 0 && d.chamber < names.count ? names[d.chamber] : ""
+    let v = d.value, l = d.limit
+    let what: String
+    switch c {
+    case .overPressure: what = "\(chamber) read \(formatMMHg(v)) mmHg, above the ceiling of \(formatMMHg(l)) mmHg"
+    case .overTarget: what = "\(chamber) at \(formatMMHg(v)) mmHg, above target + band (\(formatMMHg(l)) mmHg) for longer than the debounce"
+    case .targetNotReached: what = "\(chamber) at \(formatMMHg(v)) mmHg has not reached \(formatMMHg(l)) mmHg in time"
+    case .leak: what = "\(chamber) needed \(Int(v)) top-ups in the leak window while holding"
+    case .riseInletClosed:
+        what = l >= 5 ? "\(chamber) rose \(formatMMHg(v)) mmHg with both valves closed" : "\(chamber) needed \(Int(v)) exhaust trims in the window while holding"
+    case .occlusion: what = "\(chamber) rising at \(formatFixed(v, decimals: 0)) mmHg/s (limit \(formatFixed(l, decimals: 0)) mmHg/s)"
+    case .noPressureRise: what = "pump on for the check time, best rise \(formatMMHg(v)) mmHg (need \(formatMMHg(l)) mmHg)"
+    case .sensorFault:
+        what = v.isFinite ? "\(chamber) sensor reads \(formatMMHg(v)) mmHg (out of range, or frozen while air moved)" : "\(chamber) sensor gives no valid reading"
+    case .staleReadings: what = "readings are \(formatFixed(v * 1000, decimals: 0)) ms old (limit \(formatFixed(l * 1000, decimals: 0)) ms)"
+    case .ventFailure: what = "\(chamber) still at \(formatMMHg(v)) mmHg with the exhaust open"
+    case .reverseGradient: what = "\(chamber) is \(formatMMHg(v)) mmHg above its distal neighbour"
+    case .sustainedPressure: what = "\(chamber) above the low threshold for \(formatFixed(v, decimals: 0)) s (limit \(formatFixed(l, decimals: 0)) s)"
+    case .emergencyStop: what = "emergency stop pressed"
+    case .loopOverrun: what = "tick started \(formatFixed(v * 1000, decimals: 1)) ms late"
     }
+    return "\(c) — \(what)"
 }

@@ -41,10 +41,18 @@ public struct PreparedSession: Sendable {
             backend: backend.summary, chambers: plan.bootChambers, speed: speed.description, level: plan.level)
     }
 
+    /// The supervisor's thresholds: the profile's, with the protocol's sustained-pressure limit.
+    public var safety: SafetySettings {
+        var s = profile.safety
+        s.maxCompression = plan.maxCompressionSeconds
+        return s
+    }
+
     /// A runner for this session on `backend`, logging to `sink`.
-    public func runner(backend: BootBackend, sink: SessionSink, options: SessionRunner.Options) -> SessionRunner {
+    public func runner(backend: BootBackend, sink: SessionSink, options: SessionRunner.Options, pacing: TickPacing? = nil) -> SessionRunner {
         SessionRunner(
-            plan: plan, limits: profile.boot.limits, regulator: profile.regulator, backend: backend,
-            sink: sink, header: header(backend: backend, speed: options.speed), options: options)
+            plan: plan, limits: profile.boot.limits, regulator: profile.regulator, safety: safety,
+            backend: backend, sink: sink, header: header(backend: backend, speed: options.speed),
+            options: options, pacing: pacing)
     }
 }

@@ -32,7 +32,20 @@ public struct BootPhysics: Sendable {
     var historyNext = 0
     var noise: NoiseSource
     /// Faults currently applied (see ``SimulatedFaults``).
-    public var faults = SimulatedFaults()
+    public var faults = SimulatedFaults() {
+        didSet {
+            // A hose that kinks now starts at the bladder's pressure.
+            for c in 0..<chamberCount where faults.occlusion[c] && !oldValue.occlusion[c] {
+                hoseAir[c] = Self.hoseVolume * (Self.atmosphere + pressure[c]) / Self.atmosphere
+            }
+        }
+    }
+    /// Air in the hose between a kink and the valve block (normal litres), while occluded.
+    var hoseAir = ChamberValues()
+    /// Hose volume between valve block and bladder (litres): small and stiff.
+    static let hoseVolume = 0.01
+    /// What the sensor at the valve block sees: the bladder, or the hose when kinked.
+    public private(set) var sensedPressure = ChamberValues()
 
     public init(parameters: BootParameters) {
         self.parameters = parameters
@@ -79,7 +92,10 @@ public struct BootPhysics: Sendable {
             let f = faults.sensor[c]
             switch f {
             case .none: break
-            case .stuck(let v): p = v
+            case .stuck(let v):
+                // A stuck sensor or converter repeats one value exactly: no noise.
+                out[c] = v
+                continue
             case .drift(let perSecond): p += perSecond * time
             case .disconnected: out[c] = .nan; continue
             }
@@ -98,23 +114,30 @@ public struct BootPhysics: Sendable {
         let openInlets = effectiveInlets()
         let share = openInlets.count > 0 ? params.pumpMaxFlow * faults.pumpStrength / Double(openInlets.count) : 0
         for c in 0..<chamberCount {
-            let ch = params.chambers[c]
+            var ch = params.chambers[c]
+            ch.volumeL *= 1 - min(max(faults.squeeze[c], 0), 0.9)
             let p = pressure[c]
-            var q = 0.0
-            if pumpOn && openInlets.contains(index: c) && !faults.occluded(c) {
-                q += inletFlow(share: share, chamberPressure: p)
+            // The valves feed the bladder, or only the hose when it is kinked.
+            let occluded = faults.occluded(c)
+            let pv = occluded ? sensedPressure[c] : p
+            var qv = 0.0
+            if pumpOn && openInlets.contains(index: c) { qv += inletFlow(share: share, chamberPressure: pv) }
+            if effectiveExhaust(c) { qv -= params.exhaustOrifice * orificeLaw(pv) }
+            var q = -(ch.leak + faults.leak[c]) * orificeLaw(p)
+            if occluded {
+                hoseAir[c] = max(hoseAir[c] + qv * h, Self.hoseVolume)
+                sensedPressure[c] = Self.atmosphere * (hoseAir[c] - Self.hoseVolume) / Self.hoseVolume
+            } else {
+                q += qv
             }
-            if effectiveExhaust(c) && !faults.occluded(c) {
-                q -= params.exhaustOrifice * orificeLaw(p)
-            }
-            q -= (ch.leak + faults.leak[c]) * orificeLaw(p)
             air[c] = max(air[c] + q * h, 0)
             pressure[c] = Self.pressure(air: air[c], chamber: ch)
+            if !occluded { sensedPressure[c] = pressure[c] }
             if pressure[c] > truePeak[c] { truePeak[c] = pressure[c] }
         }
         let rows = latencySteps + 1
         let row = historyNext % rows
-        for c in 0..<chamberCount { history[row * maxChambers + c] = pressure[c] }
+        for c in 0..<chamberCount { history[row * maxChambers + c] = sensedPressure[c] }
         historyNext = (historyNext + 1) % rows
         steps += 1
     }

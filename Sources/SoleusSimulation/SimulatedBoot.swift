@@ -15,14 +15,36 @@ public final class SimulatedBoot: BootBackend {
         summary = "simulated boot (\(parameters.chambers.count) chambers, seed \(parameters.seed))"
     }
 
+    /// The last readings that got through, and when (for a lost link).
+    var lastInputs = BootInputs()
+    var lastFresh = 0.0
+    var lastWrite = 0.0
+    /// The I/O module's output lease (s): outputs not refreshed for this long fall back to the
+    /// safe state, like a watchdog (the Klipper pattern). It is what vents the boot when the link
+    /// to the controller is lost.
+    public static let outputLease = 0.5
+
     public var chamberCount: Int { physics.chamberCount }
 
+    /// Advances the physics to `time` and reads the sensors. With the link lost the readings stop
+    /// changing and their age grows, as from an I/O thread's mailbox that no reply refreshes.
     public func read(at time: Double) throws(HardwareError) -> BootInputs {
         physics.advance(to: time)
-        return BootInputs(pressures: physics.sensorReadings(), emergencyStop: physics.faults.emergencyStop)
+        if time - lastWrite > Self.outputLease { physics.command(.vented(chamberCount: chamberCount)) }
+        if physics.faults.communicationLost {
+            var stale = lastInputs
+            stale.age = time - lastFresh + physics.parameters.sensorLatency
+            return stale
+        }
+        lastInputs = BootInputs(pressures: physics.sensorReadings(), emergencyStop: physics.faults.emergencyStop, age: physics.parameters.sensorLatency)
+        lastFresh = time
+        return lastInputs
     }
 
     public func write(_ outputs: BootOutputs) throws(HardwareError) {
+        // A lost link drops writes; the module's own output lease is what vents then.
+        if physics.faults.communicationLost { return }
+        lastWrite = physics.time
         physics.command(outputs)
     }
 

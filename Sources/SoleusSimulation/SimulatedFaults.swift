@@ -16,8 +16,14 @@ public struct SimulatedFaults: Sendable, Equatable {
     public var inlet: [ValveFault] = Array(repeating: .normal, count: 8)
     public var exhaust: [ValveFault] = Array(repeating: .normal, count: 8)
     public var sensor: [SensorFault] = Array(repeating: .none, count: 8)
-    /// Kinked hose: no air in or out of these chambers.
+    /// Kinked hose between the valve block and the bladder: the valves and the sensor (which sits
+    /// at the valve block) see only the short hose; the bladder is cut off.
     public var occlusion: [Bool] = Array(repeating: false, count: 8)
+    /// Something pressing on the chamber (limb movement, someone leaning on the boot): the fraction
+    /// of its resting volume squeezed out, 0…0.9.
+    public var squeeze: [Double] = Array(repeating: 0, count: 8)
+    /// The I/O link is down: readings stop updating (and grow old), writes are lost.
+    public var communicationLost = false
     /// 1 = healthy pump; 0.3 = a weak one.
     public var pumpStrength = 1.0
     public var pumpDead = false

@@ -74,7 +74,7 @@ struct Run: ParsableCommand {
         let result: SessionResult
         do {
             result = try runner.run(
-                shouldStop: { stopRequested.load(ordering: .relaxed) },
+                commands: { _ in stopRequested.load(ordering: .relaxed) ? .stop : nil },
                 progress: { display.show($0) })
         } catch {
             backend.vent()

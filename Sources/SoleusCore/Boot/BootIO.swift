@@ -5,10 +5,32 @@ public struct BootInputs: Sendable, Equatable {
     public var pressures: ChamberValues
     /// True while the emergency-stop button is pressed.
     public var emergencyStop: Bool
+    /// How old the readings are, in seconds: sensor latency, or the time since a Modbus I/O thread
+    /// last got a reply. The supervisor treats old readings as stale.
+    public var age: Double
 
-    public init(pressures: ChamberValues = ChamberValues(), emergencyStop: Bool = false) {
+    public init(pressures: ChamberValues = ChamberValues(), emergencyStop: Bool = false, age: Double = 0) {
         self.pressures = pressures
         self.emergencyStop = emergencyStop
+        self.age = age
+    }
+}
+
+/// What the controller asks for on one tick: the outputs, and per chamber the pressure it is
+/// regulating to (its set point; 0 = not pressurised, venting). The set points are the
+/// prescription, not controller internals: the safety supervisor checks readings against them.
+public struct TherapyCommand: Sendable, Equatable {
+    public var outputs: BootOutputs
+    public var setPoints: ChamberValues
+
+    public init(outputs: BootOutputs, setPoints: ChamberValues = ChamberValues()) {
+        self.outputs = outputs
+        self.setPoints = setPoints
+    }
+
+    /// Everything vented, nothing prescribed.
+    public static func vented(chamberCount: Int) -> TherapyCommand {
+        TherapyCommand(outputs: .vented(chamberCount: chamberCount))
     }
 }
 
@@ -71,13 +93,17 @@ public struct BootLimits: Sendable, Equatable {
     public var maxSessionMinutes: Double
     /// Below this every chamber counts as vented (end-of-session check, the brief's 5 mmHg).
     public var ventedBelow: Pressure
+    /// The longest a chamber may stay pressurised in one go (s); a protocol may ask for less.
+    public var maxCompressionSeconds: Double
 
     public init(
         ceiling: Pressure = BootLimits.absoluteCeiling,
         maxTarget: Pressure? = nil,
         maxSessionMinutes: Double = 120,
-        ventedBelow: Pressure = Pressure(mmHg: 5)
+        ventedBelow: Pressure = Pressure(mmHg: 5),
+        maxCompressionSeconds: Double = 120
     ) {
+        self.maxCompressionSeconds = maxCompressionSeconds
         self.ceiling = ceiling
         self.maxTarget = maxTarget ?? Pressure(mmHg: ceiling.mmHg - 10)
         self.maxSessionMinutes = maxSessionMinutes

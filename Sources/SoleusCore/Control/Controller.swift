@@ -67,7 +67,7 @@ public struct Controller: Sendable {
     public mutating func clearEvents() { events.removeAll(keepingCapacity: true) }
 
     /// One control tick at session time `time` (seconds) with this tick's readings.
-    public mutating func step(time: Double, inputs: BootInputs) -> BootOutputs {
+    public mutating func step(time: Double, inputs: BootInputs) -> TherapyCommand {
         let n = plan.chamberCount
         for i in 0..<n { chambers[i].estimator.add(inputs.pressures[i]) }
         if isFinished { return .vented(chamberCount: n) }
@@ -79,7 +79,7 @@ public struct Controller: Sendable {
             // Resting between sets: everything vented until the rest is over.
             if time + 1e-9 < cycleEnd {
                 regulate(time: time)
-                return outputs
+                return command
             }
             pendingRest = false
             beginCycle(at: time)
@@ -90,7 +90,14 @@ public struct Controller: Sendable {
         }
         sequence(time: time)
         regulate(time: time)
-        return outputs
+        return command
+    }
+
+    /// This tick's outputs with every chamber's set point (0 where not pressurised).
+    var command: TherapyCommand {
+        var sp = ChamberValues()
+        for c in 0..<plan.chamberCount where chambers[c].phase.isPressurised { sp[c] = chambers[c].setPoint }
+        return TherapyCommand(outputs: outputs, setPoints: sp)
     }
 
     // MARK: sequencing

@@ -68,7 +68,7 @@ extension ProtocolValidator {
             return TreatmentPlan(
                 name: proto.name, bootChambers: boot.chambers, length: proto.length,
                 prefix: prefix ?? nil, cycle: main, suffix: suffix ?? nil,
-                level: proto.intensity.map { levelOverride ?? $0.level })
+                level: proto.intensity.map { levelOverride ?? $0.level }, maxCompressionSeconds: maxCompression)
         }
 
         // MARK: chambers
@@ -129,7 +129,14 @@ extension ProtocolValidator {
             }
         }
 
+        /// The sustained-pressure limit in force.
+        var maxCompression: Double { min(proto.maxCompressionSeconds ?? .infinity, boot.limits.maxCompressionSeconds) }
+
         mutating func checkLength() {
+            if let m = proto.maxCompressionSeconds {
+                if !(m > 0) || !m.isFinite { issue("session.max_compression_s", "must be above 0 seconds, got \(m)") }
+                else if m > boot.limits.maxCompressionSeconds { issue("session.max_compression_s", "\(formatFixed(m, decimals: 0)) s is longer than the profile allows (\(formatFixed(boot.limits.maxCompressionSeconds, decimals: 0)) s, limits.max_compression_s)") }
+            }
             let maxMin = boot.limits.maxSessionMinutes
             switch proto.length {
             case .minutes(let m):
@@ -339,6 +346,9 @@ extension ProtocolValidator {
                     issue("\(path(c)).\(what)", "\(name)'s \(what) must come after it inflates: give a time later than its inflate, or an event that follows it (e.g. \"\(name).reached\")")
                 }
                 mustFollowInflate(.release(c), "release")
+                if let a = info[.inflate(c)]?.fixedTime, let b = info[.release(c)]?.fixedTime, b - a > maxCompression {
+                    issue("\(path(c)).release", "\(name) would stay pressurised \(formatFixed(b - a, decimals: 1)) s, longer than the \(formatFixed(maxCompression, decimals: 0)) s allowed")
+                }
                 if s.hold != nil { mustFollowInflate(.hold(c), "hold") }
                 if case .period(let period) = plan.pacing {
                     for (node, what) in [(Node.inflate(c), "inflate"), (.release(c), "release")] {

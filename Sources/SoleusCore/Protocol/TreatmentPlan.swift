@@ -12,6 +12,8 @@ public struct TreatmentPlan: Sendable, Equatable {
     public var suffix: CyclePlan?
     /// The intensity level in use, if the protocol has levels.
     public var level: Int?
+    /// The sustained-pressure limit in force: the protocol's, or else the profile's (s).
+    public var maxCompressionSeconds: Double
 
     /// Number of chambers on the boot.
     public var chamberCount: Int { bootChambers.count }

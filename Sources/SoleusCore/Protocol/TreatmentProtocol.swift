@@ -20,6 +20,8 @@ public struct TreatmentProtocol: Sendable, Equatable {
     public var cycle: CycleDefinition
     /// An optional cycle run once after the main cycles (e.g. a final vent).
     public var suffix: CycleDefinition?
+    /// The longest a chamber may stay pressurised in one go (s), if shorter than the profile's.
+    public var maxCompressionSeconds: Double?
 
     public init(
         name: String, summary: String = "", chambers: [String], length: SessionLength,

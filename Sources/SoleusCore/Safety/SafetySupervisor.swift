@@ -1,65 +1,299 @@
-/// Why the supervisor forced the safe state.
-public struct SafetyTrip: Sendable, Equatable, CustomStringConvertible {
-    public enum Kind: String, Sendable, Equatable {
-        case overPressure = "over-pressure"
-        case invalidReading = "invalid-reading"
-        case emergencyStop = "emergency-stop"
-    }
-    public var kind: Kind
-    /// Session time of the trip (s).
-    public var time: Double
-    /// The chamber concerned, or −1.
-    public var chamber: Int
-    /// The reading that caused it (mmHg), or NaN.
-    public var pressure: Double
-    /// The limit it crossed (mmHg), or NaN.
-    public var limit: Double
+/// The independent safety layer. Runs every tick *after* the controller and sees only the sensor
+/// readings, the commanded outputs and set points (``TherapyCommand``), and the tick's lateness:
+/// never the controller's state. When a condition whose reaction is ``AlarmReaction/vent`` is
+/// present it forces the safe state (pump off, inlets closed, exhausts open), and that latches
+/// for the rest of the session, whatever the controller asks.
+///
+/// Each check is a few lines below; thresholds are ``SafetySettings``; priorities, latching and
+/// reactions are ``AlarmCondition/policy``. `docs/safety.md` traces hazard → check → scenario.
+/// After `init` a check allocates no memory.
+public struct SafetySupervisor: Sendable {
+    public let settings: SafetySettings
+    public let chamberCount: Int
+    let tick: Double
 
-    public var description: String {
-        switch kind {
-        case .overPressure: "over-pressure: chamber \(chamber) read \(formatMMHg(pressure)) mmHg, above the ceiling of \(formatMMHg(limit)) mmHg"
-        case .invalidReading: "invalid pressure reading on chamber \(chamber) (\(pressure))"
-        case .emergencyStop: "emergency stop pressed"
+    /// Conditions detected on the last tick.
+    public private(set) var present = AlarmSet()
+    /// The readings behind each present condition (indexed by condition).
+    public private(set) var details: [AlarmDetail]
+    /// True once the safe state has been forced. Latched.
+    public private(set) var safeState = false
+    /// The condition that forced the safe state.
+    public private(set) var cause: AlarmCondition?
+
+    var watch: [ChamberWatch]
+    /// 100 ms boxcar of readings per chamber, and a short history of its means for rates.
+    var ring: [Double]
+    let window: Int
+    var next = 0
+    var filled = 0
+    var meanHistory: [Double]
+    let lagTicks: Int
+    var historyNext = 0
+    var pumpOnSince = Double.nan
+    var pumpStartMeans = ChamberValues()
+    var pumpInletsSeen = ChamberSet()
+    var lastOutputs: BootOutputs
+
+    public init(settings: SafetySettings, chamberCount: Int, tickSeconds: Double) {
+        self.settings = settings
+        self.chamberCount = chamberCount
+        tick = tickSeconds
+        details = Array(repeating: AlarmDetail(), count: AlarmCondition.allCases.count)
+        watch = Array(repeating: ChamberWatch(), count: maxChambers)
+        window = max(1, Int((0.1 / tickSeconds).rounded()))
+        ring = Array(repeating: 0, count: window * maxChambers)
+        lagTicks = max(1, Int((0.05 / tickSeconds).rounded()))
+        meanHistory = Array(repeating: 0, count: (lagTicks + 1) * maxChambers)
+        lastOutputs = .vented(chamberCount: chamberCount)
+    }
+
+    /// Checks one tick. Returns the outputs to apply: the commanded ones, or the safe state.
+    public mutating func check(time: Double, inputs: BootInputs, command: TherapyCommand, lateness: Double = 0) -> BootOutputs {
+        present = AlarmSet()
+        let out = command.outputs
+        if inputs.emergencyStop { raise(.emergencyStop, AlarmDetail()) }
+        if inputs.age > settings.staleAfter { raise(.staleReadings, AlarmDetail(value: inputs.age, limit: settings.staleAfter)) }
+        if lateness > settings.overrunAfter { raise(.loopOverrun, AlarmDetail(value: lateness, limit: settings.overrunAfter)) }
+        updateMeans(inputs.pressures)
+        for c in 0..<chamberCount {
+            checkSensor(c, time: time, reading: inputs.pressures[c], out: out, setPoint: command.setPoints[c])
+            checkPressure(c, time: time, setPoint: command.setPoints[c])
+            checkValves(c, time: time, out: out, setPoint: command.setPoints[c])
+            if c > 0 { checkGradient(c, time: time, setPoints: command.setPoints) }
+        }
+        checkPump(time: time, out: out)
+        lastOutputs = out
+        for condition in AlarmCondition.allCases where present.contains(condition) && condition.policy.reaction == .vent {
+            if cause == nil { cause = condition }
+            safeState = true
+        }
+        return safeState ? .vented(chamberCount: chamberCount) : out
+    }
+
+    mutating func raise(_ c: AlarmCondition, _ d: AlarmDetail) {
+        if !present.contains(c) { details[c.rawValue] = d }
+        present.insert(c)
+    }
+
+    /// The 100 ms mean of chamber `c`'s readings.
+    func mean(_ c: Int) -> Double { watch[c].mean }
+
+    mutating func updateMeans(_ p: ChamberValues) {
+        for c in 0..<chamberCount {
+            // A non-finite reading is a sensor fault; keep it out of the means.
+            let v = p[c].isFinite ? p[c] : watch[c].mean
+            let slot = c * window + next
+            watch[c].sum += v - ring[slot]
+            ring[slot] = v
+        }
+        next = (next + 1) % window
+        if filled < window { filled += 1 }
+        let rows = lagTicks + 1
+        for c in 0..<chamberCount {
+            watch[c].mean = watch[c].sum / Double(filled)
+            meanHistory[historyNext * maxChambers + c] = watch[c].mean
+        }
+        historyNext = (historyNext + 1) % rows
+    }
+
+    /// Mean rise rate over the last `lagTicks` (mmHg/s).
+    func riseRate(_ c: Int) -> Double {
+        let rows = lagTicks + 1
+        let oldest = historyNext % rows // the row about to be overwritten: lagTicks ago
+        let past = meanHistory[oldest * maxChambers + c]
+        return (watch[c].mean - past) / (Double(lagTicks) * tick)
+    }
+
+    // MARK: checks
+
+    /// Sensor out of range, invalid, or frozen; and the ceiling, on the raw reading (no delay).
+    mutating func checkSensor(_ c: Int, time: Double, reading r: Double, out: BootOutputs, setPoint: Double) {
+        if !r.isFinite || r < settings.sensorMin || r > settings.sensorMax {
+            raise(.sensorFault, AlarmDetail(chamber: c, value: r, limit: r < settings.sensorMin ? settings.sensorMin : settings.sensorMax))
+        }
+        if r > settings.ceiling { raise(.overPressure, AlarmDetail(chamber: c, value: r, limit: settings.ceiling)) }
+        // Frozen: air is moving in or out of the chamber, yet the reading does not change at all.
+        let active = out.inlets.contains(index: c) || (setPoint > 0 && out.exhausts.contains(index: c))
+        if r == watch[c].lastReading {
+            if active { watch[c].frozenTicks += 1 }
+            if Double(watch[c].frozenTicks) * tick >= settings.frozenActivity {
+                raise(.sensorFault, AlarmDetail(chamber: c, value: r, limit: settings.frozenActivity))
+            }
+        } else {
+            watch[c].frozenTicks = 0
+            watch[c].lastReading = r
+        }
+    }
+
+    /// Over target, not reached, sustained pressure, occlusion.
+    mutating func checkPressure(_ c: Int, time: Double, setPoint sp: Double) {
+        let m = mean(c)
+        var w = watch[c]
+        defer { watch[c] = w }
+        if sp > 0 {
+            if w.compressingSince.isNaN {
+                w.compressingSince = time
+                w.reached = false
+            }
+            if m > sp + settings.overTargetBand {
+                if w.overTargetSince.isNaN { w.overTargetSince = time }
+                if time - w.overTargetSince >= settings.overTargetDebounce {
+                    raise(.overTarget, AlarmDetail(chamber: c, value: m, limit: sp + settings.overTargetBand))
+                }
+            } else {
+                w.overTargetSince = .nan
+            }
+            if !w.reached && m >= sp - settings.reachBand { w.reached = true }
+            if !w.reached && time - w.compressingSince > settings.reachTimeout {
+                raise(.targetNotReached, AlarmDetail(chamber: c, value: m, limit: sp - settings.reachBand))
+            }
+        } else {
+            // A compression that ended without ever reaching its target was not delivered.
+            if !w.compressingSince.isNaN && !w.reached && time - w.compressingSince >= settings.minCompression {
+                raise(.targetNotReached, AlarmDetail(chamber: c, value: m, limit: w.lastSetPoint - settings.reachBand))
+            }
+            w.compressingSince = .nan
+            w.overTargetSince = .nan
+            w.reached = false
+        }
+        if sp > 0 { w.lastSetPoint = sp }
+        if m > settings.ventedAbove {
+            if w.aboveSince.isNaN { w.aboveSince = time }
+            if time - w.aboveSince > settings.maxCompression {
+                raise(.sustainedPressure, AlarmDetail(chamber: c, value: time - w.aboveSince, limit: settings.maxCompression))
+            }
+        } else {
+            w.aboveSince = .nan
+        }
+        let rate = riseRate(c)
+        if rate > settings.maxRiseRate { raise(.occlusion, AlarmDetail(chamber: c, value: rate, limit: settings.maxRiseRate)) }
+    }
+
+    /// Leak (frequent top-ups), inlet stuck open (rise while sealed, frequent trims), vent failure.
+    mutating func checkValves(_ c: Int, time: Double, out: BootOutputs, setPoint sp: Double) {
+        let inlet = out.inlets.contains(index: c), exhaust = out.exhausts.contains(index: c)
+        let m = mean(c)
+        var w = watch[c]
+        defer { watch[c] = w }
+        let holding = sp > 0 && w.reached
+        if holding && inlet && !lastOutputs.inlets.contains(index: c) { w.topUps.record(time) }
+        if holding && exhaust && !lastOutputs.exhausts.contains(index: c) { w.trims.record(time) }
+        if holding {
+            let topUps = w.topUps.countRecent(time, window: settings.leakWindow)
+            if topUps >= settings.leakTopUps {
+                raise(.leak, AlarmDetail(chamber: c, value: Double(topUps), limit: Double(settings.leakTopUps)))
+            }
+            let trims = w.trims.countRecent(time, window: settings.leakWindow)
+            if trims >= settings.holdTrims {
+                raise(.riseInletClosed, AlarmDetail(chamber: c, value: Double(trims), limit: Double(settings.holdTrims)))
+            }
+        }
+        if sp == 0 { w.topUps.clear(); w.trims.clear() }
+        // Sealed: both valves closed. Skip the first 0.1 s (valve response and sensor latency).
+        if !inlet && !exhaust {
+            if w.sealedSince.isNaN {
+                w.sealedSince = time
+                w.sealedMin = .infinity
+            }
+            if time - w.sealedSince >= 0.1 {
+                w.sealedMin = min(w.sealedMin, m)
+                if m - w.sealedMin > settings.closedRise {
+                    if w.closedRiseSince.isNaN { w.closedRiseSince = time }
+                    if time - w.closedRiseSince >= settings.closedRiseDebounce {
+                        raise(.riseInletClosed, AlarmDetail(chamber: c, value: m - w.sealedMin, limit: settings.closedRise))
+                    }
+                } else {
+                    w.closedRiseSince = .nan
+                }
+            }
+        } else {
+            w.sealedSince = .nan
+            w.closedRiseSince = .nan
+        }
+        // Venting: the exhaust has been open with nothing prescribed; the pressure must go.
+        if sp == 0 && exhaust {
+            if w.ventingSince.isNaN { w.ventingSince = time }
+            if time - w.ventingSince >= settings.ventTimeout && m > settings.ventedAbove {
+                raise(.ventFailure, AlarmDetail(chamber: c, value: m, limit: settings.ventedAbove))
+            }
+        } else {
+            w.ventingSince = .nan
+        }
+    }
+
+    /// Reverse gradient between chamber `c` and its distal neighbour while both are compressing
+    /// with a prescribed gradient (proximal set point not above distal).
+    mutating func checkGradient(_ c: Int, time: Double, setPoints sp: ChamberValues) {
+        let d = c - 1
+        if sp[c] > 0 && sp[d] > 0 && sp[c] <= sp[d] + 1e-9 && mean(c) > mean(d) + settings.gradientBand {
+            if watch[c].gradientSince.isNaN { watch[c].gradientSince = time }
+            if time - watch[c].gradientSince >= settings.gradientDebounce {
+                raise(.reverseGradient, AlarmDetail(chamber: c, value: mean(c) - mean(d), limit: settings.gradientBand))
+            }
+        } else {
+            watch[c].gradientSince = .nan
+        }
+    }
+
+    /// Pump on for a while and no chamber it feeds has risen.
+    mutating func checkPump(time: Double, out: BootOutputs) {
+        guard out.pump else {
+            pumpOnSince = .nan
+            return
+        }
+        if pumpOnSince.isNaN {
+            pumpOnSince = time
+            pumpInletsSeen = []
+            for c in 0..<chamberCount { pumpStartMeans[c] = mean(c) }
+        }
+        pumpInletsSeen.formUnion(out.inlets)
+        guard time - pumpOnSince >= settings.pumpNoRiseTime else { return }
+        var best = -Double.infinity
+        for c in 0..<chamberCount where pumpInletsSeen.contains(index: c) { best = max(best, mean(c) - pumpStartMeans[c]) }
+        if best < settings.pumpMinRise {
+            raise(.noPressureRise, AlarmDetail(value: best, limit: settings.pumpMinRise))
         }
     }
 }
 
-/// The independent safety layer. Runs every tick *after* the controller, sees only the sensor
-/// readings and the commanded outputs, and overrides the outputs with the safe state (pump off,
-/// inlets closed, exhausts open) when a limit is crossed. A trip latches: once tripped, every
-/// later tick is vented too, whatever the controller asks.
-///
-/// This is the basic layer (ceiling, invalid readings, E-stop); `docs/safety.md` lists the checks.
-public struct SafetySupervisor: Sendable {
-    public let limits: BootLimits
-    public let chamberCount: Int
-    /// The first trip, if any. Latched.
-    public private(set) var trip: SafetyTrip?
+/// What the supervisor remembers about one chamber.
+struct ChamberWatch: Sendable {
+    var sum = 0.0
+    var mean = 0.0
+    var lastReading = Double.nan
+    var frozenTicks = 0
+    var compressingSince = Double.nan
+    var lastSetPoint = 0.0
+    var reached = false
+    var overTargetSince = Double.nan
+    var aboveSince = Double.nan
+    var sealedSince = Double.nan
+    var sealedMin = Double.infinity
+    var closedRiseSince = Double.nan
+    var ventingSince = Double.nan
+    var gradientSince = Double.nan
+    var topUps = EventTimes()
+    var trims = EventTimes()
+}
 
-    public init(limits: BootLimits, chamberCount: Int) {
-        self.limits = limits
-        self.chamberCount = chamberCount
+/// The times of the last 16 events (inline, no allocation), to count events in a window.
+struct EventTimes: Sendable {
+    static let capacity = 16
+    var times = InlineArray<16, Double>(repeating: -.infinity)
+    var next = 0
+
+    mutating func record(_ time: Double) {
+        times[next] = time
+        next = (next + 1) % Self.capacity
     }
 
-    /// Checks one tick; returns the outputs to apply (the commanded ones, or the safe state).
-    public mutating func check(time: Double, inputs: BootInputs, commanded: BootOutputs) -> BootOutputs {
-        if trip == nil { trip = evaluate(time: time, inputs: inputs) }
-        return trip == nil ? commanded : .vented(chamberCount: chamberCount)
+    /// How many recorded events fell within the last `window` seconds.
+    func countRecent(_ time: Double, window: Double) -> Int {
+        var n = 0
+        for i in 0..<Self.capacity where time - times[i] <= window { n += 1 }
+        return n
     }
 
-    func evaluate(time: Double, inputs: BootInputs) -> SafetyTrip? {
-        if inputs.emergencyStop {
-            return SafetyTrip(kind: .emergencyStop, time: time, chamber: -1, pressure: .nan, limit: .nan)
-        }
-        for c in 0..<chamberCount {
-            let p = inputs.pressures[c]
-            if !p.isFinite {
-                return SafetyTrip(kind: .invalidReading, time: time, chamber: c, pressure: p, limit: .nan)
-            }
-            if p > limits.ceiling.mmHg {
-                return SafetyTrip(kind: .overPressure, time: time, chamber: c, pressure: p, limit: limits.ceiling.mmHg)
-            }
-        }
-        return nil
-    }
+    mutating func clear() { times = InlineArray(repeating: -.infinity) }
 }

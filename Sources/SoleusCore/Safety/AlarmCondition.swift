@@ -1,0 +1,120 @@
+/// Alarm priority after IEC 60601-1-8: high = immediate response, medium = prompt, low = awareness.
+public enum AlarmPriority: Int, Sendable, Comparable, CustomStringConvertible {
+    case low = 1, medium = 2, high = 3
+    public static func < (a: AlarmPriority, b: AlarmPriority) -> Bool { a.rawValue < b.rawValue }
+    public var description: String {
+        switch self {
+        case .low: "low"
+        case .medium: "medium"
+        case .high: "high"
+        }
+    }
+}
+
+/// What the supervisor does when a condition is present.
+public enum AlarmReaction: Sendable, Equatable {
+    /// Force the safe state (pump off, inlets closed, exhausts open) and end the session.
+    case vent
+    /// Alarm only; therapy goes on.
+    case alarmOnly
+}
+
+/// Every condition the safety supervisor can detect. The policy of each (priority, latching,
+/// reaction) is ``policy``: one table, mirrored in `docs/safety.md`.
+public enum AlarmCondition: Int, Sendable, CaseIterable, CustomStringConvertible {
+    case overPressure
+    case overTarget
+    case targetNotReached
+    case leak
+    case riseInletClosed
+    case occlusion
+    case noPressureRise
+    case sensorFault
+    case staleReadings
+    case ventFailure
+    case reverseGradient
+    case sustainedPressure
+    case emergencyStop
+    case loopOverrun
+
+    public struct Policy: Sendable {
+        public var priority: AlarmPriority
+        /// A latching alarm stays on after its condition ends, until the operator resets it.
+        public var latching: Bool
+        public var reaction: AlarmReaction
+        /// What the operator reads.
+        public var meaning: String
+    }
+
+    /// The policy table.
+    public var policy: Policy {
+        switch self {
+        case .overPressure: Policy(priority: .high, latching: true, reaction: .vent, meaning: "pressure above the hardware ceiling")
+        case .overTarget: Policy(priority: .high, latching: true, reaction: .vent, meaning: "pressure above target + band for longer than the debounce")
+        case .targetNotReached: Policy(priority: .medium, latching: false, reaction: .vent, meaning: "target not reached in time (leak, disconnected garment, weak pump, valve stuck)")
+        case .leak: Policy(priority: .medium, latching: false, reaction: .alarmOnly, meaning: "pressure keeps falling in hold; the pump keeps topping up (leak)")
+        case .riseInletClosed: Policy(priority: .high, latching: true, reaction: .vent, meaning: "pressure rising with the inlet closed (inlet stuck open or leaking, or the garment pressed on)")
+        case .occlusion: Policy(priority: .high, latching: true, reaction: .vent, meaning: "pressure rising implausibly fast (kinked or blocked hose)")
+        case .noPressureRise: Policy(priority: .medium, latching: false, reaction: .vent, meaning: "pump on with no pressure rise (pump failure or inlet stuck closed)")
+        case .sensorFault: Policy(priority: .high, latching: true, reaction: .vent, meaning: "pressure sensor out of range, invalid or frozen")
+        case .staleReadings: Policy(priority: .high, latching: false, reaction: .vent, meaning: "no fresh pressure readings (communication lost)")
+        case .ventFailure: Policy(priority: .high, latching: true, reaction: .vent, meaning: "pressure remains with the exhaust open (exhaust stuck closed or blocked, or sensor offset)")
+        case .reverseGradient: Policy(priority: .high, latching: false, reaction: .vent, meaning: "a proximal chamber above its distal neighbour during a compression")
+        case .sustainedPressure: Policy(priority: .high, latching: true, reaction: .vent, meaning: "a chamber pressurised for longer than allowed")
+        case .emergencyStop: Policy(priority: .high, latching: true, reaction: .vent, meaning: "emergency stop pressed")
+        case .loopOverrun: Policy(priority: .medium, latching: false, reaction: .alarmOnly, meaning: "control loop tick started late")
+        }
+    }
+
+    /// Stable identifier used in logs, scenario files and the API (`over-pressure`, ...).
+    public var description: String {
+        switch self {
+        case .overPressure: "over-pressure"
+        case .overTarget: "over-target"
+        case .targetNotReached: "target-not-reached"
+        case .leak: "leak"
+        case .riseInletClosed: "rise-inlet-closed"
+        case .occlusion: "occlusion"
+        case .noPressureRise: "no-pressure-rise"
+        case .sensorFault: "sensor-fault"
+        case .staleReadings: "stale-readings"
+        case .ventFailure: "vent-failure"
+        case .reverseGradient: "reverse-gradient"
+        case .sustainedPressure: "sustained-pressure"
+        case .emergencyStop: "emergency-stop"
+        case .loopOverrun: "loop-overrun"
+        }
+    }
+
+    /// The condition with this identifier.
+    public init?(id: String) {
+        guard let c = Self.allCases.first(where: { $0.description == id }) else { return nil }
+        self = c
+    }
+}
+
+/// A set of alarm conditions in one machine word.
+public struct AlarmSet: Sendable, Hashable, OptionSet {
+    public var rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    public init(_ c: AlarmCondition) { rawValue = 1 << UInt32(c.rawValue) }
+    public func contains(_ c: AlarmCondition) -> Bool { rawValue & (1 << UInt32(c.rawValue)) != 0 }
+    public mutating func insert(_ c: AlarmCondition) { rawValue |= 1 << UInt32(c.rawValue) }
+    public var conditions: [AlarmCondition] { AlarmCondition.allCases.filter { contains($0) } }
+}
+
+/// Where and why a condition was detected: the readings that caused it.
+public struct AlarmDetail: Sendable, Equatable {
+    /// Boot chamber index, or −1.
+    public var chamber: Int
+    /// The measured value (mmHg, mmHg/s, s; see ``limit``), or NaN.
+    public var value: Double
+    /// The threshold it crossed, or NaN.
+    public var limit: Double
+
+    public init(chamber: Int = -1, value: Double = .nan, limit: Double = .nan) {
+        self.chamber = chamber
+        self.value = value
+        self.limit = limit
+    }
+}
