@@ -142,8 +142,11 @@ public enum HardwareProfileFile {
         seconds("over_target_debounce_s") { s.overTargetDebounce = $0 }
         seconds("reach_timeout_s") { s.reachTimeout = $0 }
         mmHg("reach_band_mmHg") { s.reachBand = $0 }
-        count("leak_top_ups") { s.leakTopUps = $0 }
-        seconds("leak_window_s") { s.leakWindow = $0 }
+        if let v = t.number("leak_duty") {
+            if v <= 0 || v >= 1 { issues.add(t.keyPath("leak_duty"), "must be between 0 and 1 (a share of time)") } else { s.leakDuty = v }
+        }
+        seconds("leak_averaging_s") { s.leakAveraging = $0 }
+        seconds("trim_window_s") { s.trimWindow = $0 }
         mmHg("closed_rise_mmHg") { s.closedRise = $0 }
         seconds("closed_rise_debounce_s") { s.closedRiseDebounce = $0 }
         count("hold_trims") { s.holdTrims = $0 }

@@ -1,4 +1,9 @@
+import Synchronization
 import TOMLKit
+
+/// TOMLKit is not safe to use from several threads at once (parsing crashed under parallel
+/// tests), so every use goes through this lock. Files are parsed rarely; the cost is nil.
+private let tomlLock = Mutex(())
 
 /// A parsed TOML document as plain Swift values. TOMLKit's nodes are views into C++ memory owned by
 /// the root table, so the whole tree is copied out while the root is alive.
@@ -45,9 +50,10 @@ indirect enum TOMLNode: Sendable, Equatable {
 
     static func parse(_ text: String, file: String) throws(ConfigError) -> [String: TOMLNode] {
         do {
-            let root = try TOMLTable(string: text)
-            guard case .table(let t) = convert(root) else { return [:] }
-            return t
+            return try tomlLock.withLock { _ in
+                let root = try TOMLTable(string: text)
+                return withExtendedLifetime(root) { table(root) }
+            }
         } catch let e as TOMLParseError {
             throw ConfigError(file: file, issues: [ConfigIssue(
                 keyPath: "", message: "TOML syntax error: \(e.description)",
@@ -57,15 +63,23 @@ indirect enum TOMLNode: Sendable, Equatable {
         }
     }
 
+    /// Copies a table out. Tables and arrays are read through the objects themselves: their
+    /// `.table`/`.array` accessors would make a fresh (never freed) copy in C++ memory.
+    static func table(_ t: TOMLTable) -> [String: TOMLNode] {
+        var out: [String: TOMLNode] = [:]
+        for key in t.keys { if let child = t[key] { out[key] = convert(child) } }
+        return out
+    }
+
     static func convert(_ v: TOMLValueConvertible) -> TOMLNode {
         switch v.type {
         case .table:
+            if let t = v as? TOMLTable { return .table(table(t)) }
             guard let t = v.table else { return .table([:]) }
-            var out: [String: TOMLNode] = [:]
-            for key in t.keys { if let child = t[key] { out[key] = convert(child) } }
-            return .table(out)
+            return .table(table(t))
         case .array:
-            guard let a = v.array else { return .array([]) }
+            let a: TOMLArray? = (v as? TOMLArray) ?? v.array
+            guard let a else { return .array([]) }
             return .array(a.map { convert($0) })
         case .string: return .string(v.string ?? "")
         case .int: return .int(v.int ?? 0)

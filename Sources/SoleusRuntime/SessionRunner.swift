@@ -316,7 +316,7 @@ func describeAlarm(_ c: AlarmCondition, _ d: AlarmDetail, names: [String], input
     case .overPressure: what = "\(chamber) read \(formatMMHg(v)) mmHg, above the ceiling of \(formatMMHg(l)) mmHg"
     case .overTarget: what = "\(chamber) at \(formatMMHg(v)) mmHg, above target + band (\(formatMMHg(l)) mmHg) for longer than the debounce"
     case .targetNotReached: what = "\(chamber) at \(formatMMHg(v)) mmHg has not reached \(formatMMHg(l)) mmHg in time"
-    case .leak: what = "\(chamber) needed \(Int(v)) top-ups in the leak window while holding"
+    case .leak: what = "\(chamber) inlet open \(formatFixed(v, decimals: 0)) % of the time topping up while holding (limit \(formatFixed(l, decimals: 0)) %)"
     case .riseInletClosed:
         what = l >= 5 ? "\(chamber) rose \(formatMMHg(v)) mmHg with both valves closed" : "\(chamber) needed \(Int(v)) exhaust trims in the window while holding"
     case .occlusion: what = "\(chamber) rising at \(formatFixed(v, decimals: 0)) mmHg/s (limit \(formatFixed(l, decimals: 0)) mmHg/s)"

@@ -25,7 +25,7 @@ func simulate(_ plan: TreatmentPlan, limit: Double = 4000, each: (Double, Contro
     var k = 0
     while t < limit {
         t = Double(k) * settings.tickSeconds
-        let out = c.step(time: t, inputs: BootInputs(pressures: boot.p))
+        let out = c.step(time: t, inputs: BootInputs(pressures: boot.p)).outputs
         events += c.events
         c.clearEvents()
         each(t, c, out, boot.p)
@@ -71,7 +71,7 @@ func dvtPlan(length: SessionLength = .cycles(2)) throws -> TreatmentPlan {
         #expect(run.events.last?.kind == .finished)
         let after = run.controller
         var c = after
-        #expect(c.step(time: run.time + 0.01, inputs: BootInputs()).isVented(chamberCount: 3))
+        #expect(c.step(time: run.time + 0.01, inputs: BootInputs()).outputs.isVented(chamberCount: 3))
     }
 
     @Test func minutesLengthRunsWholeCycles() throws {

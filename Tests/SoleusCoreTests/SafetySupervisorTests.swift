@@ -1,82 +1,298 @@
 import Testing
 @testable import SoleusCore
 
-func inputs(_ p: [Double], estop: Bool = false) -> BootInputs {
-    BootInputs(pressures: ChamberValues(p), emergencyStop: estop)
+/// Drives a supervisor tick by tick with synthetic readings: each check on both sides of its
+/// threshold. Tick 10 ms, defaults of ``SafetySettings`` unless a test changes them.
+struct Bench {
+    var s: SafetySupervisor
+    var t = 0.0
+    let n: Int
+    init(chambers: Int = 3, _ configure: (inout SafetySettings) -> Void = { _ in }) {
+        var settings = SafetySettings()
+        configure(&settings)
+        n = chambers
+        s = SafetySupervisor(settings: settings, chamberCount: chambers, tickSeconds: 0.01)
+    }
+
+    /// Runs `seconds` of ticks with readings from `p(t)`, the given outputs and set points.
+    @discardableResult
+    mutating func run(_ seconds: Double, p: (Double) -> [Double], out: BootOutputs? = nil, sp: [Double] = [], estop: Bool = false, age: Double = 0.005, lateness: Double = 0) -> AlarmSet {
+        var seen = AlarmSet()
+        let o = out ?? .vented(chamberCount: n)
+        let ticks = Int((seconds / 0.01).rounded())
+        for _ in 0..<ticks {
+            let inputs = BootInputs(pressures: ChamberValues(p(t)), emergencyStop: estop, age: age)
+            _ = s.check(time: t, inputs: inputs, command: TherapyCommand(outputs: o, setPoints: ChamberValues(sp)), lateness: lateness)
+            seen.formUnion(s.present)
+            t += 0.01
+        }
+        return seen
+    }
 }
 
-let inflating = BootOutputs(pump: true, inlets: [.chamber(0)], exhausts: [.chamber(1), .chamber(2)])
+/// Outputs helpers.
+func sealed(_ n: Int = 3) -> BootOutputs { BootOutputs(pump: false, inlets: [], exhausts: []) }
+func inflating(_ c: Int, _ n: Int = 3) -> BootOutputs {
+    var ex = ChamberSet.all(n)
+    ex.set(c, false)
+    return BootOutputs(pump: true, inlets: .chamber(c), exhausts: ex)
+}
+/// Small deterministic "noise" so readings are never frozen by accident.
+func jitter(_ t: Double) -> Double { ((t * 100).rounded().truncatingRemainder(dividingBy: 3) - 1) * 0.1 }
 
 @Suite struct SafetySupervisorTests {
-    @Test func belowTheCeilingPassesCommandsThrough() {
-        var s = SafetySupervisor(limits: BootLimits(), chamberCount: 3)
-        #expect(s.check(time: 0, inputs: inputs([150, 10, 0]), commanded: inflating) == inflating)
-        #expect(s.trip == nil)
+    @Test func healthyHoldRaisesNothingAndPassesCommandsThrough() {
+        var b = Bench()
+        let seen = b.run(5, p: { t in [45 + jitter(t), 40 + jitter(t), 30 + jitter(t)] }, out: sealed(), sp: [45, 40, 30])
+        #expect(seen.isEmpty)
+        #expect(!b.s.safeState)
     }
 
-    @Test func aboveTheCeilingVentsAndNamesTheChamber() {
-        var s = SafetySupervisor(limits: BootLimits(), chamberCount: 3)
-        let out = s.check(time: 4.2, inputs: inputs([20, 150.1, 0]), commanded: inflating)
+    @Test func overPressureIsImmediateAboveTheCeilingOnly() {
+        var b = Bench()
+        #expect(b.run(0.5, p: { _ in [150, 0, 0] }).isEmpty)
+        let seen = b.run(0.01, p: { _ in [150.1, 0, 0] })
+        #expect(seen.contains(.overPressure))
+        #expect(b.s.details[AlarmCondition.overPressure.rawValue].chamber == 0)
+        #expect(b.s.safeState)
+        #expect(b.s.cause == .overPressure)
+    }
+
+    @Test func theSafeStateLatchesAndOverridesTheController() {
+        var b = Bench()
+        b.run(0.01, p: { _ in [151, 0, 0] })
+        let out = b.s.check(time: 1, inputs: BootInputs(pressures: ChamberValues([0, 0, 0])), command: TherapyCommand(outputs: inflating(0), setPoints: ChamberValues([45, 0, 0])))
         #expect(out.isVented(chamberCount: 3))
-        #expect(s.trip?.kind == .overPressure)
-        #expect(s.trip?.chamber == 1)
-        #expect(s.trip?.time == 4.2)
     }
 
-    @Test func aLowerProfileCeilingIsEnforced() {
-        var s = SafetySupervisor(limits: BootLimits(ceiling: Pressure(mmHg: 60)), chamberCount: 1)
-        #expect(s.check(time: 0, inputs: inputs([60]), commanded: inflating) == inflating)
-        #expect(s.check(time: 0, inputs: inputs([60.5]), commanded: inflating).isVented(chamberCount: 1))
+    @Test func overTargetNeedsTheBandAndTheDebounce() {
+        var b = Bench()
+        // 9 mmHg over target for 3 s: inside the band.
+        #expect(!b.run(3, p: { t in [54 + jitter(t), 0, 0] }, out: sealed(), sp: [45]).contains(.overTarget))
+        // 11 mmHg over for 0.8 s: outside the band, inside the debounce (limb movement).
+        #expect(!b.run(0.8, p: { t in [56 + jitter(t), 0, 0] }, out: sealed(), sp: [45]).contains(.overTarget))
+        #expect(!b.run(1, p: { t in [45 + jitter(t), 0, 0] }, out: sealed(), sp: [45]).contains(.overTarget))
+        // 11 mmHg over for 1.2 s: alarm.
+        #expect(b.run(1.2, p: { t in [56 + jitter(t), 0, 0] }, out: sealed(), sp: [45]).contains(.overTarget))
     }
 
-    @Test func aTripLatches() {
-        var s = SafetySupervisor(limits: BootLimits(), chamberCount: 3)
-        _ = s.check(time: 0, inputs: inputs([151, 0, 0]), commanded: inflating)
-        let later = s.check(time: 1, inputs: inputs([0, 0, 0]), commanded: inflating)
-        #expect(later.isVented(chamberCount: 3))
-        #expect(s.trip?.time == 0)
+    @Test func targetNotReachedByTheTimeout() {
+        var b = Bench()
+        // Rising slowly but within 5 mmHg of 45 by 9 s: fine.
+        #expect(!b.run(9.5, p: { t in [min(t * 5, 45), 0, 0] }, out: inflating(0), sp: [45]).contains(.targetNotReached))
+        var c = Bench()
+        #expect(c.run(10.5, p: { t in [min(t * 2, 30) + jitter(t), 0, 0] }, out: inflating(0), sp: [45]).contains(.targetNotReached))
     }
 
-    @Test func nonFiniteReadingTrips() {
-        var s = SafetySupervisor(limits: BootLimits(), chamberCount: 3)
-        #expect(s.check(time: 0, inputs: inputs([10, .nan, 0]), commanded: inflating).isVented(chamberCount: 3))
-        #expect(s.trip?.kind == .invalidReading)
+    @Test func aCompressionEndingUnreachedIsNotReached() {
+        var b = Bench()
+        b.run(3, p: { t in [20 + jitter(t), 0, 0] }, out: inflating(0), sp: [45])
+        #expect(b.run(0.02, p: { t in [20 + jitter(t), 0, 0] }, out: .vented(chamberCount: 3), sp: [0]).contains(.targetNotReached))
+        // Shorter than the minimum compression: not judged.
+        var c = Bench()
+        c.run(0.5, p: { t in [20 + jitter(t), 0, 0] }, out: inflating(0), sp: [45])
+        #expect(!c.run(0.02, p: { t in [20 + jitter(t), 0, 0] }, sp: [0]).contains(.targetNotReached))
     }
 
-    @Test func emergencyStopTrips() {
-        var s = SafetySupervisor(limits: BootLimits(), chamberCount: 3)
-        #expect(s.check(time: 0, inputs: inputs([10, 0, 0], estop: false), commanded: inflating) == inflating)
-        #expect(s.check(time: 0, inputs: inputs([10, 0, 0], estop: true), commanded: inflating).isVented(chamberCount: 3))
-        #expect(s.trip?.kind == .emergencyStop)
+    @Test func leakIsThePumpCompensatingInHold() {
+        /// Holding at 45 with the inlet open `duty` of the time, in 1 s periods.
+        func hold(duty: Double, for seconds: Double) -> AlarmSet {
+            var b = Bench()
+            b.run(1, p: { t in [45 + jitter(t), 0, 0] }, out: sealed(), sp: [45]) // reached, holding
+            var seen = AlarmSet()
+            var elapsed = 0.0
+            while elapsed < seconds {
+                seen.formUnion(b.run(duty, p: { t in [45 + jitter(t), 0, 0] }, out: inflating(0), sp: [45]))
+                seen.formUnion(b.run(1 - duty, p: { t in [45 + jitter(t), 0, 0] }, out: sealed(), sp: [45]))
+                elapsed += 1
+            }
+            return seen
+        }
+        #expect(!hold(duty: 0.05, for: 20).contains(.leak))
+        #expect(hold(duty: 0.2, for: 5).contains(.leak))
+    }
+
+    @Test func riseWithBothValvesClosed() {
+        var b = Bench()
+        b.run(1, p: { t in [40 + jitter(t), 0, 0] }, out: sealed(), sp: [40])
+        // +8 mmHg while sealed: below the 10 mmHg threshold.
+        #expect(!b.run(1, p: { t in [48 + jitter(t), 0, 0] }, out: sealed(), sp: [40]).contains(.riseInletClosed))
+        // +12 mmHg for 0.5 s: alarm.
+        #expect(b.run(0.5, p: { t in [52 + jitter(t), 0, 0] }, out: sealed(), sp: [40]).contains(.riseInletClosed))
+    }
+
+    @Test func frequentExhaustTrimsWhileHoldingMeanAirComingIn() {
+        var b = Bench()
+        b.run(1, p: { t in [40 + jitter(t), 0, 0] }, out: sealed(), sp: [40])
+        var trim = BootOutputs(pump: false, inlets: [], exhausts: .chamber(0))
+        trim.exhausts.set(1, true)
+        var seen = AlarmSet()
+        for _ in 0..<9 {
+            seen.formUnion(b.run(0.01, p: { t in [41 + jitter(t), 0, 0] }, out: trim, sp: [40]))
+            seen.formUnion(b.run(0.2, p: { t in [41 + jitter(t), 0, 0] }, out: sealed(), sp: [40]))
+        }
+        #expect(!seen.contains(.riseInletClosed)) // 9 trims in 1.9 s
+        seen.formUnion(b.run(0.01, p: { t in [41 + jitter(t), 0, 0] }, out: trim, sp: [40]))
+        #expect(b.s.present.contains(.riseInletClosed)) // the 10th
+    }
+
+    @Test func implausiblyFastRiseIsOcclusion() {
+        var b = Bench()
+        // 200 mmHg/s: fast but plausible.
+        #expect(!b.run(0.5, p: { t in [t * 200, 0, 0] }, out: inflating(0), sp: [140]).contains(.occlusion))
+        var c = Bench()
+        #expect(c.run(0.3, p: { t in [t * 500, 0, 0] }, out: inflating(0), sp: [140]).contains(.occlusion))
+    }
+
+    @Test func pumpOnWithNoRise() {
+        var b = Bench()
+        #expect(!b.run(1.9, p: { t in [jitter(t), 0, 0] }, out: inflating(0), sp: [45]).contains(.noPressureRise))
+        #expect(b.run(0.2, p: { t in [jitter(t), 0, 0] }, out: inflating(0), sp: [45]).contains(.noPressureRise))
+        var c = Bench()
+        #expect(!c.run(3, p: { t in [t * 3, 0, 0] }, out: inflating(0), sp: [45]).contains(.noPressureRise))
+    }
+
+    @Test func sensorOutOfRangeAndInvalid() {
+        var b = Bench()
+        #expect(b.run(0.01, p: { _ in [-4.9, 0, 0] }).isEmpty)
+        #expect(b.run(0.01, p: { _ in [-5.1, 0, 0] }).contains(.sensorFault))
+        var c = Bench()
+        #expect(c.run(0.01, p: { _ in [10, .nan, 0] }).contains(.sensorFault))
+        var d = Bench { $0.ceiling = 350 }
+        #expect(d.run(0.01, p: { _ in [300, 0, 0] }).isEmpty)
+        #expect(d.run(0.01, p: { _ in [300.1, 0, 0] }).contains(.sensorFault))
+    }
+
+    @Test func frozenSensorWhileAirMoves() {
+        var b = Bench()
+        // Unchanging reading but nothing moving (vented, no set point): not frozen.
+        #expect(!b.run(2, p: { _ in [0, 0, 0] }).contains(.sensorFault))
+        // Inlet open for 0.15 s with a constant reading: not yet.
+        #expect(!b.run(0.15, p: { _ in [20, 0, 0] }, out: inflating(0), sp: [45]).contains(.sensorFault))
+        #expect(b.run(0.1, p: { _ in [20, 0, 0] }, out: inflating(0), sp: [45]).contains(.sensorFault))
+    }
+
+    @Test func staleReadings() {
+        var b = Bench()
+        #expect(b.run(0.1, p: { t in [jitter(t), 0, 0] }, age: 0.1).isEmpty)
+        #expect(b.run(0.01, p: { t in [jitter(t), 0, 0] }, age: 0.11).contains(.staleReadings))
+    }
+
+    @Test func ventFailureWhenPressureStaysWithTheExhaustOpen() {
+        var b = Bench()
+        // Falling below 10 mmHg within 5 s: fine.
+        #expect(!b.run(6, p: { t in [max(40 - t * 10, 0) + jitter(t), 0, 0] }).contains(.ventFailure))
+        var c = Bench()
+        #expect(!c.run(4.9, p: { t in [40 + jitter(t), 0, 0] }).contains(.ventFailure))
+        #expect(c.run(0.2, p: { t in [40 + jitter(t), 0, 0] }).contains(.ventFailure))
+    }
+
+    @Test func reverseGradientOnlyWhenBothCompressAndPastBandAndDebounce() {
+        var b = Bench()
+        // Calf 4 mmHg above ankle: inside the band.
+        #expect(!b.run(2, p: { t in [36 + jitter(t), 40 + jitter(t), 0] }, out: sealed(), sp: [45, 40]).contains(.reverseGradient))
+        // Calf 8 above ankle for 0.4 s: inside the debounce.
+        #expect(!b.run(0.4, p: { t in [32 + jitter(t), 40 + jitter(t), 0] }, out: sealed(), sp: [45, 40]).contains(.reverseGradient))
+        #expect(b.run(0.3, p: { t in [32 + jitter(t), 40 + jitter(t), 0] }, out: sealed(), sp: [45, 40]).contains(.reverseGradient))
+        // The ankle released (distal release): not a compression gradient.
+        var c = Bench()
+        #expect(!c.run(2, p: { t in [2 + jitter(t), 40 + jitter(t), 0] }, out: sealed(), sp: [0, 40]).contains(.reverseGradient))
+    }
+
+    @Test func sustainedPressure() {
+        var b = Bench { $0.maxCompression = 20 }
+        #expect(!b.run(19.9, p: { t in [45 + jitter(t), 0, 0] }, out: sealed(), sp: [45]).contains(.sustainedPressure))
+        #expect(b.run(0.3, p: { t in [45 + jitter(t), 0, 0] }, out: sealed(), sp: [45]).contains(.sustainedPressure))
+    }
+
+    @Test func emergencyStop() {
+        var b = Bench()
+        #expect(b.run(0.01, p: { _ in [0, 0, 0] }, estop: false).isEmpty)
+        #expect(b.run(0.01, p: { _ in [0, 0, 0] }, estop: true).contains(.emergencyStop))
+        #expect(b.s.safeState)
+    }
+
+    @Test func loopOverrunAlarmsWithoutVenting() {
+        var b = Bench()
+        #expect(b.run(0.1, p: { t in [jitter(t), 0, 0] }, lateness: 0.005).isEmpty)
+        #expect(b.run(0.01, p: { t in [jitter(t), 0, 0] }, lateness: 0.006).contains(.loopOverrun))
+        #expect(!b.s.safeState)
     }
 
     @Test func chambersBeyondTheBootAreIgnored() {
-        // A 2-chamber supervisor must not read slot 2 (unused storage).
-        var s = SafetySupervisor(limits: BootLimits(), chamberCount: 2)
-        #expect(s.check(time: 0, inputs: inputs([10, 10, 999]), commanded: inflating) == inflating)
+        var b = Bench(chambers: 2)
+        #expect(b.run(0.1, p: { t in [jitter(t), jitter(t), 999] }).isEmpty)
+    }
+
+    @Test func everyVentReactionForcesTheSafeState() {
+        // The policy table: high priority always vents.
+        for c in AlarmCondition.allCases where c.policy.priority == .high {
+            #expect(c.policy.reaction == .vent, "\(c)")
+        }
+        #expect(AlarmCondition(id: "over-pressure") == .overPressure)
+        #expect(Set(AlarmCondition.allCases.map(\.description)).count == AlarmCondition.allCases.count)
     }
 }
 
-@Suite struct EstimatorAndSummaryTests {
-    @Test func estimatorFollowsARampWithoutLag() {
-        var e = PressureEstimator(tickSeconds: 0.01)
-        for k in 0..<20 { e.add(Double(k) * 0.2) } // 20 mmHg/s
-        #expect(abs(e.level - 3.8) < 1e-9)
-        #expect(abs(e.slope - 20) < 1e-9)
+@Suite struct AlarmManagerTests {
+    func details() -> [AlarmDetail] { Array(repeating: AlarmDetail(), count: AlarmCondition.allCases.count) }
+
+    @Test func raiseClearLatchAcknowledgeReset() {
+        var m = AlarmManager()
+        var tr: [AlarmManager.Transition] = []
+        m.update(time: 1, present: [AlarmSet(.leak), AlarmSet(.overPressure)], details: details(), transitions: &tr)
+        #expect(tr.count == 2)
+        #expect(m.highest?.condition == .overPressure)
+        #expect(m.audible(at: 1))
+        tr = []
+        m.update(time: 2, present: [], details: details(), transitions: &tr)
+        // The leak (non-latching) clears; the over-pressure (latching) stays until reset.
+        #expect(tr.contains(.conditionEnded(.leak, latched: false)))
+        #expect(tr.contains(.conditionEnded(.overPressure, latched: true)))
+        #expect(m.current.map(\.condition) == [.overPressure])
+        #expect(m.current.first?.active == false)
+        #expect(m.acknowledge() == [.overPressure])
+        #expect(!m.audible(at: 2))
+        #expect(m.reset() == [.overPressure])
+        #expect(m.current.isEmpty)
     }
 
-    @Test func summaryPeakUsesTheHundredMillisecondMean() {
-        var s = CycleSummarizer(chamberCount: 1, tickSeconds: 0.01)
-        s.handle(ControlEvent(kind: .cycleStarted, time: 0, cycle: 1, part: .main))
-        s.handle(ControlEvent(kind: .inflate, time: 0.5, cycle: 1, part: .main, chamber: 0, pressure: 40))
-        for k in 0..<100 { s.add(readings: ChamberValues([k == 50 ? 70 : 40])) } // one 60 mmHg spike
-        s.handle(ControlEvent(kind: .reached, time: 1.5, cycle: 1, part: .main, chamber: 0, pressure: 40))
-        s.handle(ControlEvent(kind: .cycleEnded, time: 2, cycle: 1, part: .main))
-        let r = s.completed
-        #expect(r.count == 1)
-        #expect(abs(r[0].peak - 43) < 1e-9) // (9·40 + 70) / 10
-        #expect(r[0].inflateOffset == 0.5)
-        #expect(r[0].timeToTarget == 1.0)
-        #expect(abs(r[0].timeAtTarget - 0.9) < 1e-9) // the 10 ticks whose window holds the spike read 43
+    @Test func resetKeepsActiveAlarms() {
+        var m = AlarmManager()
+        var tr: [AlarmManager.Transition] = []
+        m.update(time: 1, present: AlarmSet(.overPressure), details: details(), transitions: &tr)
+        #expect(m.reset().isEmpty)
+        #expect(m.highest?.condition == .overPressure)
+    }
+
+    @Test func aReturningConditionSoundsAgain() {
+        var m = AlarmManager()
+        var tr: [AlarmManager.Transition] = []
+        m.update(time: 1, present: AlarmSet(.leak), details: details(), transitions: &tr)
+        _ = m.acknowledge()
+        #expect(!m.audible(at: 1))
+        m.update(time: 2, present: [], details: details(), transitions: &tr)
+        m.update(time: 3, present: AlarmSet(.leak), details: details(), transitions: &tr)
+        #expect(m.audible(at: 3))
+        #expect(m.highest?.raisedAt == 3)
+    }
+
+    @Test func audioPauseLastsTwoMinutes() {
+        var m = AlarmManager()
+        var tr: [AlarmManager.Transition] = []
+        m.update(time: 0, present: AlarmSet(.leak), details: details(), transitions: &tr)
+        m.pauseAudio(at: 10)
+        #expect(!m.audible(at: 129))
+        #expect(m.audible(at: 130))
+    }
+
+    @Test func highestIsByPriorityThenAge() {
+        var m = AlarmManager()
+        var tr: [AlarmManager.Transition] = []
+        m.update(time: 1, present: AlarmSet(.leak), details: details(), transitions: &tr)
+        m.update(time: 2, present: [AlarmSet(.leak), AlarmSet(.loopOverrun)], details: details(), transitions: &tr)
+        #expect(m.highest?.condition == .leak) // both medium: the older
+        m.update(time: 3, present: [AlarmSet(.leak), AlarmSet(.loopOverrun), AlarmSet(.emergencyStop)], details: details(), transitions: &tr)
+        #expect(m.highest?.condition == .emergencyStop)
     }
 }

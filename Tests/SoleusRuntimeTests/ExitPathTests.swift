@@ -58,10 +58,12 @@ final class FailingBoot: BootBackend {
             }
         })
         #expect(result.end.reason == .safetyTrip)
-        #expect(result.end.detail.contains("over-pressure: foot read"))
-        let trip = try #require(log.events.first { $0.kind == "safety-trip" })
-        #expect(trip.chamber == "foot")
-        #expect((trip.pressure ?? 0) > 150)
+        #expect(result.end.detail.contains("over-pressure — foot read"))
+        let alarm = try #require(log.events.first { $0.kind == "alarm" })
+        #expect(alarm.chamber == "foot")
+        #expect((alarm.pressure ?? 0) > 150)
+        #expect(alarm.message.hasPrefix("high priority: over-pressure"))
+        #expect(log.events.contains { $0.kind == "safe-state" })
         // The drifting sensor still reads high, so venting cannot be confirmed from it...
         #expect(result.ventedAfter == nil)
         #expect(log.events.contains { $0.kind == "vent-unconfirmed" })

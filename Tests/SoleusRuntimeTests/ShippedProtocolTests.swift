@@ -18,6 +18,8 @@ import SoleusSimulation
         let (result, boot, log) = try runWatched(prepared)
 
         #expect(result.end.reason == .completed, "\(protocolFile): \(result.end.detail)")
+        // No false alarm on a healthy boot with sensor noise.
+        #expect(result.alarms.isEmpty, "\(protocolFile): \(result.alarms.map { "\($0.condition) at \($0.time) s" })")
         #expect(log.ending?.reason == .completed)
         let expectedCycles: Int? = switch prepared.plan.length {
         case .cycles(let n): n

@@ -80,7 +80,7 @@ func runWatched(_ prepared: PreparedSession, shouldStop: @escaping (Double) -> B
     configure(boot)
     let log = MemorySessionLog()
     let runner = prepared.runner(backend: boot, sink: log, options: .init(speed: .max))
-    let result = try runner.run(shouldStop: { shouldStop(boot.sim.physics.time) })
+    let result = try runner.run(commands: { _ in shouldStop(boot.sim.physics.time) ? .stop : nil })
     return (result, boot, log)
 }
 

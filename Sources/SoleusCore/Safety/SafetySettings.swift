@@ -12,15 +12,17 @@ public struct SafetySettings: Sendable, Equatable {
     public var reachBand: Double = 5
     /// A compression that ends unreached counts as "not reached" if it lasted at least this (s).
     public var minCompression: Double = 1
-    /// Leak: this many top-ups (inlet openings) while holding within ``leakWindow`` s.
-    public var leakTopUps: Int = 5
-    public var leakWindow: Double = 4
+    /// Leak: while holding, the share of time the inlet is open topping up (averaged with time
+    /// constant ``leakAveraging`` s) above this. A healthy garment needs a few percent at most.
+    public var leakDuty: Double = 0.08
+    public var leakAveraging: Double = 2
     /// Inlet stuck open: a sealed chamber (both valves closed) rising this far above its lowest
     /// 100 ms mean since it was sealed, for ``closedRiseDebounce`` s...
     public var closedRise: Double = 10
     public var closedRiseDebounce: Double = 0.3
-    /// ...or this many exhaust trims while holding within ``leakWindow`` s.
+    /// ...or this many exhaust trims while holding within ``trimWindow`` s.
     public var holdTrims: Int = 10
+    public var trimWindow: Double = 3
     /// Occlusion: a 100 ms mean rising faster than this (mmHg/s).
     public var maxRiseRate: Double = 300
     /// No pressure rise: pump on continuously this long (s) with no open-inlet chamber rising

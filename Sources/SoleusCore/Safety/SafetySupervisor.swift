@@ -30,6 +30,8 @@ public struct SafetySupervisor: Sendable {
     var meanHistory: [Double]
     let lagTicks: Int
     var historyNext = 0
+    /// Ticks seen; rates are judged only once the mean and its history are full of real readings.
+    var ticks = 0
     var pumpOnSince = Double.nan
     var pumpStartMeans = ChamberValues()
     var pumpInletsSeen = ChamberSet()
@@ -80,6 +82,7 @@ public struct SafetySupervisor: Sendable {
     func mean(_ c: Int) -> Double { watch[c].mean }
 
     mutating func updateMeans(_ p: ChamberValues) {
+        ticks += 1
         for c in 0..<chamberCount {
             // A non-finite reading is a sensor fault; keep it out of the means.
             let v = p[c].isFinite ? p[c] : watch[c].mean
@@ -167,7 +170,7 @@ public struct SafetySupervisor: Sendable {
             w.aboveSince = .nan
         }
         let rate = riseRate(c)
-        if rate > settings.maxRiseRate { raise(.occlusion, AlarmDetail(chamber: c, value: rate, limit: settings.maxRiseRate)) }
+        if ticks > window + lagTicks && rate > settings.maxRiseRate { raise(.occlusion, AlarmDetail(chamber: c, value: rate, limit: settings.maxRiseRate)) }
     }
 
     /// Leak (frequent top-ups), inlet stuck open (rise while sealed, frequent trims), vent failure.
@@ -177,19 +180,25 @@ public struct SafetySupervisor: Sendable {
         var w = watch[c]
         defer { watch[c] = w }
         let holding = sp > 0 && w.reached
-        if holding && inlet && !lastOutputs.inlets.contains(index: c) { w.topUps.record(time) }
         if holding && exhaust && !lastOutputs.exhausts.contains(index: c) { w.trims.record(time) }
-        if holding {
-            let topUps = w.topUps.countRecent(time, window: settings.leakWindow)
-            if topUps >= settings.leakTopUps {
-                raise(.leak, AlarmDetail(chamber: c, value: Double(topUps), limit: Double(settings.leakTopUps)))
+        // The hold proper starts when the first inflation's inlet closes.
+        if holding && !inlet { w.inflated = true }
+        if holding && w.inflated {
+            // Leak: the pump keeps compensating. The inlet's open share, averaged over time.
+            w.topUpDuty += ((inlet ? 1 : 0) - w.topUpDuty) * tick / settings.leakAveraging
+            if w.topUpDuty > settings.leakDuty {
+                raise(.leak, AlarmDetail(chamber: c, value: w.topUpDuty * 100, limit: settings.leakDuty * 100))
             }
-            let trims = w.trims.countRecent(time, window: settings.leakWindow)
+            let trims = w.trims.countRecent(time, window: settings.trimWindow)
             if trims >= settings.holdTrims {
                 raise(.riseInletClosed, AlarmDetail(chamber: c, value: Double(trims), limit: Double(settings.holdTrims)))
             }
         }
-        if sp == 0 { w.topUps.clear(); w.trims.clear() }
+        if !holding {
+            w.trims.clear()
+            w.topUpDuty = 0
+            w.inflated = false
+        }
         // Sealed: both valves closed. Skip the first 0.1 s (valve response and sensor latency).
         if !inlet && !exhaust {
             if w.sealedSince.isNaN {
@@ -273,7 +282,8 @@ struct ChamberWatch: Sendable {
     var closedRiseSince = Double.nan
     var ventingSince = Double.nan
     var gradientSince = Double.nan
-    var topUps = EventTimes()
+    var topUpDuty = 0.0
+    var inflated = false
     var trims = EventTimes()
 }
 
