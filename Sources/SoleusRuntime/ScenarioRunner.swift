@@ -177,7 +177,7 @@ final class ScriptedBoot: BootBackend {
         case .pumpDead: f.pumpDead = true
         case .pumpStuckOn: f.pumpStuckOn = true
         case .sensorStuck(let c, let v): f.sensor[c] = .stuck(v ?? sim.physics.pressure[c])
-        case .sensorDrift(let c, let r): f.sensor[c] = .drift(r)
+        case .sensorDrift(let c, let r): f.sensor[c] = .drift(perSecond: r, since: time)
         case .sensorDisconnected(let c): f.sensor[c] = .disconnected
         case .occlusion(let c): f.occlusion[c] = true
         case .squeeze(let c, let frac, let over):

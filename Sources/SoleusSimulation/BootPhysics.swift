@@ -96,7 +96,7 @@ public struct BootPhysics: Sendable {
                 // A stuck sensor or converter repeats one value exactly: no noise.
                 out[c] = v
                 continue
-            case .drift(let perSecond): p += perSecond * time
+            case .drift(let perSecond, let since): p += perSecond * max(0, time - since)
             case .disconnected: out[c] = .nan; continue
             }
             p += parameters.sensorNoise * noise.gaussian()

@@ -5,8 +5,8 @@ public struct SimulatedFaults: Sendable, Equatable {
         case none
         /// Reports this value forever.
         case stuck(Double)
-        /// Adds this many mmHg per second of session time.
-        case drift(Double)
+        /// Adds `perSecond` mmHg per second since session time `since`.
+        case drift(perSecond: Double, since: Double)
         /// No reading (NaN), as from a broken wire.
         case disconnected
     }

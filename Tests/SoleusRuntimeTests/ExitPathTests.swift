@@ -52,7 +52,7 @@ final class FailingBoot: BootBackend {
                 if t >= 30 && faultAt == nil {
                     faultAt = t
                     var f = SimulatedFaults()
-                    f.sensor[0] = .drift(40)
+                    f.sensor[0] = .drift(perSecond: 40, since: t)
                     sim.setFaults(f)
                 }
             }

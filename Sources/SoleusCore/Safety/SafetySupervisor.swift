@@ -186,7 +186,10 @@ public struct SafetySupervisor: Sendable {
         if holding && w.inflated {
             // Leak: the pump keeps compensating. The inlet's open share, averaged over time.
             w.topUpDuty += ((inlet ? 1 : 0) - w.topUpDuty) * tick / settings.leakAveraging
-            if w.topUpDuty > settings.leakDuty {
+            // Hysteresis: on above the limit, off only below half of it, so the alarm does not
+            // flicker around the threshold.
+            if w.topUpDuty > settings.leakDuty { w.leaking = true } else if w.topUpDuty < settings.leakDuty / 2 { w.leaking = false }
+            if w.leaking {
                 raise(.leak, AlarmDetail(chamber: c, value: w.topUpDuty * 100, limit: settings.leakDuty * 100))
             }
             let trims = w.trims.countRecent(time, window: settings.trimWindow)
@@ -198,6 +201,7 @@ public struct SafetySupervisor: Sendable {
             w.trims.clear()
             w.topUpDuty = 0
             w.inflated = false
+            w.leaking = false
         }
         // Sealed: both valves closed. Skip the first 0.1 s (valve response and sensor latency).
         if !inlet && !exhaust {
@@ -284,6 +288,7 @@ struct ChamberWatch: Sendable {
     var gradientSince = Double.nan
     var topUpDuty = 0.0
     var inflated = false
+    var leaking = false
     var trims = EventTimes()
 }
 
