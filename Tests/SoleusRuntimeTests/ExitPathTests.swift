@@ -48,11 +48,11 @@ final class FailingBoot: BootBackend {
         var faultAt: Double?
         let (result, boot, log) = try runWatched(prepared, configure: { boot in
             boot.onRead = { t, sim in
-                // At 30 s the foot sensor starts drifting up by 40 mmHg/s.
-                if t >= 30 && faultAt == nil {
+                // At 21.5 s, while the foot holds 130 mmHg, its sensor starts drifting up 200 mmHg/s.
+                if t >= 21.5 && faultAt == nil {
                     faultAt = t
                     var f = SimulatedFaults()
-                    f.sensor[0] = .drift(perSecond: 40, since: t)
+                    f.sensor[0] = .drift(perSecond: 200, since: t)
                     sim.setFaults(f)
                 }
             }
