@@ -97,6 +97,13 @@ struct Run: ParsableCommand {
         for line in chamberTable(r.summaries.map { (plan.bootChambers[$0.chamber], $0) }, chambers: plan.bootChambers) {
             print("  " + line)
         }
+        if !r.alarms.isEmpty {
+            print("  alarms raised:")
+            for a in r.alarms {
+                let chamber = a.detail.chamber >= 0 ? " (\(plan.bootChambers[a.detail.chamber]))" : ""
+                print("    \(formatDuration(a.time))  \(a.condition.policy.priority) \(a.condition)\(chamber)")
+            }
+        }
         print("Details: soleus show \(r.sessionID) --data \(dataDirectory)")
     }
 }
@@ -129,6 +136,7 @@ final class ProgressDisplay {
             line += "\(name) \(pad(formatMMHg(p.pressures[i]), 5))\(mark) "
         }
         line += " pump \(p.outputs.pump ? "on " : "off")"
+        if let a = p.highestAlarm { line += "  ALARM \(a.priority) \(a.condition)" + (a.active ? "" : " (latched)") }
         if tty {
             print("\u{1B}[2K\r" + line, terminator: "")
             fflush(nil)

@@ -208,3 +208,23 @@ release = { at_s = 8 }
         #expect(show.stdout.contains("vented"))
     }
 }
+
+@Suite struct ScenarioCLITests {
+    @Test func scenarioPrintsTheTraceAndPasses() throws {
+        let r = try CLI.run(["scenario", "scenarios/exhaust-stuck-closed.toml"])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("alarm           high priority: vent-failure — calf still at"))
+        #expect(r.stdout.contains("PASS  alarm vent-failure raised"))
+        #expect(r.stdout.contains("1 passed, 0 failed"))
+    }
+
+    @Test func aFailingExpectationExitsNonZero() throws {
+        let text = try String(contentsOfFile: CLI.root + "/scenarios/emergency-stop.toml", encoding: .utf8)
+            .replacingOccurrences(of: "alarm = \"emergency-stop\"", with: "alarm = \"leak\"")
+            .replacingOccurrences(of: "\"../", with: "\"\(CLI.root)/")
+        let f = CLI.write(text, name: "wrong.toml")
+        let r = try CLI.run(["scenario", f])
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("FAIL  alarm leak raised: raised instead: emergency-stop"))
+    }
+}
