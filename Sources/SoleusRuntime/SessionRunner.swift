@@ -184,7 +184,7 @@ public final class SessionRunner {
                         time: t, cycle: controller.cycleNumber, kind: "alarm",
                         chamber: a.detail.chamber >= 0 ? names[a.detail.chamber] : nil,
                         pressure: a.detail.value.isFinite ? a.detail.value : nil,
-                        message: "\(a.priority) priority: \(describeAlarm(a.condition, a.detail, names: names, inputs: inputs))"))
+                        message: "\(a.priority) priority: \(describeAlarm(a.condition, a.detail, names: names, inputs: inputs)) [readings: \(readingsText(inputs, names: names))]"))
                 case .conditionEnded(let c, let latched):
                     log(SessionEvent(time: t, cycle: controller.cycleNumber, kind: "alarm-ended",
                                      message: "\(c) condition ended" + (latched ? "; alarm latched until reset" : "; alarm cleared")))
@@ -305,6 +305,11 @@ func describe(_ e: ControlEvent, names: [String]) -> String {
     case .setRest: return "rest between sets"
     case .finished: return "protocol finished"
     }
+}
+
+/// Every chamber's reading, for the log line of an alarm.
+func readingsText(_ inputs: BootInputs, names: [String]) -> String {
+    names.indices.map { "\(names[$0]) \(formatMMHg(inputs.pressures[$0]))" }.joined(separator: ", ") + " mmHg"
 }
 
 /// The operator's text for an alarm: what, where, and the numbers that caused it.

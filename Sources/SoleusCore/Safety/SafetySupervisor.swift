@@ -66,9 +66,13 @@ public struct SafetySupervisor: Sendable {
         }
         checkPump(time: time, out: out)
         lastOutputs = out
-        for condition in AlarmCondition.allCases where present.contains(condition) && condition.policy.reaction == .vent {
-            if cause == nil { cause = condition }
-            safeState = true
+        // The first tick with a venting condition forces the safe state; its cause is the
+        // highest-priority one present then.
+        if !safeState {
+            for condition in AlarmCondition.allCases where present.contains(condition) && condition.policy.reaction == .vent {
+                if condition.policy.priority > (cause?.policy.priority ?? .low) || cause == nil { cause = condition }
+            }
+            safeState = cause != nil
         }
         return safeState ? .vented(chamberCount: chamberCount) : out
     }
