@@ -20,8 +20,9 @@ public struct SessionEvent: Sendable, Equatable {
     /// Cycle number (1-based), 0 outside cycles.
     public var cycle: Int
     /// Machine-readable kind: `cycle-start`, `inflate`, `reached`, `hold`, `release`, `cycle-end`,
-    /// `overrun`, `set-rest`, `finished`, `safety-trip`, `operator-stop`, `hardware-error`,
-    /// `vented`, `vent-unconfirmed`.
+    /// `overrun`, `set-rest`, `finished`, `alarm`, `alarm-ended`, `alarm-acknowledged`,
+    /// `alarm-reset`, `audio-paused`, `safe-state`, `operator-stop`, `hardware-error`, `vented`,
+    /// `vent-unconfirmed`.
     public var kind: String
     /// Chamber name, when the event is about one chamber.
     public var chamber: String?
