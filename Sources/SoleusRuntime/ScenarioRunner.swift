@@ -32,10 +32,7 @@ public struct ScenarioRunner {
     }
 
     public func run() throws -> Outcome {
-        var prepared: PreparedSession
-        do { prepared = try PreparedSession.load(protocolPath: scenario.protocolPath, profilePath: scenario.profilePath) } catch {
-            throw error
-        }
+        var prepared = try PreparedSession.load(protocolPath: scenario.protocolPath, profilePath: scenario.profilePath)
         if let cycles = scenario.cycles { prepared.plan.length = .cycles(cycles) }
         guard let sim = prepared.makeBackend() as? SimulatedBoot else {
             throw ConfigError(file: scenario.path, "scenario.hardware must use the simulated backend")
@@ -110,7 +107,6 @@ final class ScriptedBoot: BootBackend {
     let sim: SimulatedBoot
     var timeline: [Scenario.TimedAction]
     var active: [(until: Double, action: Scenario.TimedAction)] = []
-    var firstFaultAt: Double?
     var truePeak: [Double]
     /// (time, max true pressure of each chamber) once per tick, to find when venting finished.
     var trace: [(Double, ChamberValues)] = []
@@ -146,7 +142,6 @@ final class ScriptedBoot: BootBackend {
         var changed = false
         while let next = timeline.first, time + 1e-9 >= next.at {
             timeline.removeFirst()
-            if firstFaultAt == nil { firstFaultAt = next.at }
             set(next, on: &f, time: time)
             changed = true
             if let d = next.duration { active.append((next.at + d, next)) }
