@@ -9,10 +9,10 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "soleus", targets: ["soleus"]),
+        .executable(name: "soleus-toml-decode", targets: ["soleus-toml-decode"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "SoleusCore"),
         .target(
             name: "SoleusConfig",
-            dependencies: ["SoleusCore", "SoleusHardware", "SoleusSimulation", .product(name: "TOMLKit", package: "TOMLKit")]
+            dependencies: ["SoleusCore", "SoleusHardware", "SoleusSimulation"]
         ),
         .target(name: "SoleusHardware", dependencies: ["SoleusCore", "CGPIOD", "CModbus"]),
         .target(name: "SoleusSimulation", dependencies: ["SoleusCore", "SoleusHardware"]),
@@ -43,6 +43,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+
+        // Development tool: the TOML reader behind the toml-test interface.
+        .executableTarget(name: "soleus-toml-decode", dependencies: ["SoleusConfig"]),
 
         .testTarget(name: "SoleusCoreTests", dependencies: ["SoleusCore"]),
         .testTarget(name: "SoleusCLITests", dependencies: ["soleus"]),

@@ -1,12 +1,4 @@
-import Synchronization
-import TOMLKit
-
-/// TOMLKit is not safe to use from several threads at once (parsing crashed under parallel
-/// tests), so every use goes through this lock. Files are parsed rarely; the cost is nil.
-private let tomlLock = Mutex(())
-
-/// A parsed TOML document as plain Swift values. TOMLKit's nodes are views into C++ memory owned by
-/// the root table, so the whole tree is copied out while the root is alive.
+/// A parsed TOML document as plain Swift values (parsed by ``TOMLParser``).
 indirect enum TOMLNode: Sendable, Equatable {
     case table([String: TOMLNode])
     case array([TOMLNode])
@@ -15,7 +7,7 @@ indirect enum TOMLNode: Sendable, Equatable {
     case double(Double)
     case bool(Bool)
     /// Dates and times: valid TOML, never valid in Soleus files.
-    case other(String)
+    case datetime(TOMLDateTime)
 
     var typeName: String {
         switch self {
@@ -23,9 +15,9 @@ indirect enum TOMLNode: Sendable, Equatable {
         case .array: "an array"
         case .string: "a string"
         case .int: "an integer"
-        case .double(let d): d.isFinite ? "a number" : "\(d)"
+        case .double(let d): d.isNaN ? "nan" : d.isFinite ? "a number" : "\(d) (out of range)"
         case .bool: "a boolean"
-        case .other(let t): "a \(t)"
+        case .datetime(let d): d.kind.description
         }
     }
 
@@ -48,48 +40,41 @@ indirect enum TOMLNode: Sendable, Equatable {
         return nil
     }
 
+    /// Parses a document; errors name `file`, and the line and column for syntax errors.
     static func parse(_ text: String, file: String) throws(ConfigError) -> [String: TOMLNode] {
+        try parse(Array(text.utf8), file: file)
+    }
+
+    static func parse(_ bytes: [UInt8], file: String) throws(ConfigError) -> [String: TOMLNode] {
         do {
-            return try tomlLock.withLock { _ in
-                let root = try TOMLTable(string: text)
-                return withExtendedLifetime(root) { table(root) }
-            }
-        } catch let e as TOMLParseError {
-            throw ConfigError(file: file, issues: [ConfigIssue(
-                keyPath: "", message: "TOML syntax error: \(e.description)",
-                line: e.source.begin.line, column: e.source.begin.column)])
+            return try TOMLParser.parse(bytes)
         } catch {
-            throw ConfigError(file: file, "cannot parse TOML: \(error)")
+            let at = error.position(in: bytes)
+            throw ConfigError(file: file, issues: [ConfigIssue(
+                keyPath: "", message: (error.isLimit ? "refused: " : "TOML syntax error: ") + error.message,
+                line: at.line, column: at.column)])
+        }
+    }
+}
+
+/// A TOML date, time or date-time, in a canonical text form (ISO 8601 as Python prints it:
+/// `Z` becomes `+00:00`, fractions kept to microseconds and omitted when zero).
+struct TOMLDateTime: Sendable, Equatable {
+    enum Kind: Sendable, Equatable, CustomStringConvertible {
+        case offsetDateTime, localDateTime, localDate, localTime
+
+        var description: String {
+            switch self {
+            case .offsetDateTime: "a date-time"
+            case .localDateTime: "a local date-time"
+            case .localDate: "a date"
+            case .localTime: "a time of day"
+            }
         }
     }
 
-    /// Copies a table out. Tables and arrays are read through the objects themselves: their
-    /// `.table`/`.array` accessors would make a fresh (never freed) copy in C++ memory.
-    static func table(_ t: TOMLTable) -> [String: TOMLNode] {
-        var out: [String: TOMLNode] = [:]
-        for key in t.keys { if let child = t[key] { out[key] = convert(child) } }
-        return out
-    }
-
-    static func convert(_ v: TOMLValueConvertible) -> TOMLNode {
-        switch v.type {
-        case .table:
-            if let t = v as? TOMLTable { return .table(table(t)) }
-            guard let t = v.table else { return .table([:]) }
-            return .table(table(t))
-        case .array:
-            let a: TOMLArray? = (v as? TOMLArray) ?? v.array
-            guard let a else { return .array([]) }
-            return .array(a.map { convert($0) })
-        case .string: return .string(v.string ?? "")
-        case .int: return .int(v.int ?? 0)
-        case .double: return .double(v.double ?? .nan)
-        case .bool: return .bool(v.bool ?? false)
-        case .date: return .other("date")
-        case .time: return .other("time")
-        case .dateTime: return .other("date-time")
-        }
-    }
+    var kind: Kind
+    var text: String
 }
 
 /// Collects issues while reading a file.
