@@ -45,7 +45,7 @@ public enum HardwareProfileFile {
         var header = doc.table("profile", required: true)
         let name = header?.string("name", required: true)
         let backendName = header?.string("backend", required: true)
-        let chambers = header?.strings("chambers", required: true)
+        let chambers = header?.strings("chambers", required: true, maxCount: maxChambers)
         header?.rejectUnknownKeys()
         if let chambers {
             if chambers.isEmpty || chambers.count > maxChambers {
@@ -70,7 +70,9 @@ public enum HardwareProfileFile {
                 else { limits.maxTarget = Pressure(mmHg: m) }
             }
             if let m = t.number("max_session_min") {
-                if m <= 0 { issues.add("limits.max_session_min", "must be above 0") } else { limits.maxSessionMinutes = m }
+                if m <= 0 || m > InputLimits.maxSessionMinutes {
+                    issues.add("limits.max_session_min", "must be above 0 and at most \(formatFixed(InputLimits.maxSessionMinutes, decimals: 0)) min (a day)")
+                } else { limits.maxSessionMinutes = m }
             }
             if let v = t.number("max_compression_s") {
                 if v <= 0 || v > 600 { issues.add("limits.max_compression_s", "must be above 0 and at most 600 s") } else { limits.maxCompressionSeconds = v }
@@ -86,14 +88,14 @@ public enum HardwareProfileFile {
             if let hz = t.number("rate_hz") {
                 if hz < 10 || hz > 1000 { issues.add("controller.rate_hz", "must be between 10 and 1000 Hz") } else { regulator.tickSeconds = 1 / hz }
             }
-            func positive(_ t: inout TableReader, _ key: String, _ apply: (Double) -> Void) {
+            func bounded(_ t: inout TableReader, _ key: String, max: Double, _ unit: String, _ apply: (Double) -> Void) {
                 guard let v = t.number(key) else { return }
-                if v < 0 { issues.add(t.keyPath(key), "must be 0 or more") } else { apply(v) }
+                if v < 0 || v > max { issues.add(t.keyPath(key), "must be between 0 and \(formatFixed(max, decimals: 0)) \(unit)") } else { apply(v) }
             }
-            positive(&t, "low_band_mmHg") { regulator.lowBand = $0 }
-            positive(&t, "high_band_mmHg") { regulator.highBand = $0 }
-            positive(&t, "anticipation_s") { regulator.anticipationSeconds = $0 }
-            positive(&t, "reach_tolerance_mmHg") { regulator.reachTolerance = $0 }
+            bounded(&t, "low_band_mmHg", max: 50, "mmHg") { regulator.lowBand = $0 }
+            bounded(&t, "high_band_mmHg", max: 50, "mmHg") { regulator.highBand = $0 }
+            bounded(&t, "anticipation_s", max: 5, "s") { regulator.anticipationSeconds = $0 }
+            bounded(&t, "reach_tolerance_mmHg", max: 50, "mmHg") { regulator.reachTolerance = $0 }
             t.rejectUnknownKeys()
         }
 
@@ -173,24 +175,26 @@ public enum HardwareProfileFile {
     static func simulation(_ t: inout TableReader, chambers: [String]) -> BootParameters? {
         let issues = t.issues
         var p = BootParameters(chambers: [])
-        func set(_ key: String, _ apply: (Double) -> Void, min: Double = 0, max: Double = .infinity) {
+        // Upper bounds are about 100× any real part's value: they keep the physics on ordinary
+        // numbers whatever a file says.
+        func set(_ key: String, _ apply: (Double) -> Void, min: Double = 0, max: Double) {
             guard let v = t.number(key) else { return }
-            if v < min || v > max { issues.add(t.keyPath(key), "must be between \(formatFixed(min, decimals: 3)) and \(max == .infinity ? "∞" : formatFixed(max, decimals: 3))") } else { apply(v) }
+            if v < min || v > max { issues.add(t.keyPath(key), "must be between \(formatFixed(min, decimals: 4)) and \(formatFixed(max, decimals: 3))") } else { apply(v) }
         }
-        set("pump_max_flow_nl_s", { p.pumpMaxFlow = $0 }, min: 0.001)
-        set("pump_stall_mmHg", { p.pumpStall = $0 }, min: 1)
-        set("inlet_orifice", { p.inletOrifice = $0 }, min: 0.0001)
-        set("exhaust_orifice", { p.exhaustOrifice = $0 }, min: 0.0001)
+        set("pump_max_flow_nl_s", { p.pumpMaxFlow = $0 }, min: 0.001, max: 100)
+        set("pump_stall_mmHg", { p.pumpStall = $0 }, min: 1, max: InputLimits.maxPressureMagnitude)
+        set("inlet_orifice", { p.inletOrifice = $0 }, min: 0.0001, max: 10)
+        set("exhaust_orifice", { p.exhaustOrifice = $0 }, min: 0.0001, max: 10)
         set("actuator_delay_s", { p.actuatorDelay = $0 }, max: 1)
         set("sensor_noise_mmHg", { p.sensorNoise = $0 }, max: 20)
         set("sensor_resolution_mmHg", { p.sensorResolution = $0 }, max: 10)
         set("sensor_latency_s", { p.sensorLatency = $0 }, max: 1)
-        set("sensor_full_scale_mmHg", { p.sensorFullScale = $0 }, min: 10)
+        set("sensor_full_scale_mmHg", { p.sensorFullScale = $0 }, min: 10, max: InputLimits.maxPressureMagnitude)
         set("physics_rate_hz", { p.physicsRate = $0 }, min: 100, max: 100_000)
         if let seed = t.integer("seed") {
             if seed < 0 { issues.add(t.keyPath("seed"), "must be 0 or more") } else { p.seed = UInt64(seed) }
         }
-        let entries = t.tables("chamber")
+        let entries = t.tables("chamber", maxCount: maxChambers)
         if entries.count != chambers.count {
             issues.add(t.keyPath("chamber"), "describes \(entries.count) chambers but profile.chambers lists \(chambers.count); give one [[simulation.chamber]] per chamber, in the same order")
         }
@@ -201,9 +205,9 @@ public enum HardwareProfileFile {
                 issues.add(e.keyPath("name"), "is \"\(name)\" but profile.chambers[\(i)] is \"\(chambers[i])\"; list them in the same order")
                 ok = false
             }
-            let v = e.number("volume_l", required: true)
-            let c = e.number("compliance_l_per_mmHg", required: true)
-            let leak = e.number("leak") ?? 0
+            let v = e.number("volume_l", upTo: 100, "l", required: true)
+            let c = e.number("compliance_l_per_mmHg", upTo: 1, "l/mmHg", required: true)
+            let leak = e.number("leak", upTo: 10, "") ?? 0
             if let v, v <= 0 { issues.add(e.keyPath("volume_l"), "must be above 0"); ok = false }
             if let c, c < 0 { issues.add(e.keyPath("compliance_l_per_mmHg"), "must be 0 or more"); ok = false }
             if leak < 0 { issues.add(e.keyPath("leak"), "must be 0 or more"); ok = false }

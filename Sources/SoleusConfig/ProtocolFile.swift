@@ -43,18 +43,18 @@ public enum ProtocolFile {
         var header = doc.table("protocol", required: true)
         let name = header?.string("name", required: true)
         let summary = header?.string("summary") ?? ""
-        let chambers = header?.strings("chambers", required: true)
+        let chambers = header?.strings("chambers", required: true, maxCount: maxChambers)
         header?.rejectUnknownKeys()
 
         var length: SessionLength?
         var maxCompression: Double?
         if var s = doc.table("session", required: true) {
-            let minutes = s.number("minutes")
-            let cycles = s.integer("cycles")
-            let sets = s.integer("sets")
-            let perSet = s.integer("cycles_per_set")
-            let rest = s.number("rest_between_sets_s")
-            maxCompression = s.number("max_compression_s")
+            let minutes = s.number("minutes", upTo: InputLimits.maxSessionMinutes, "min")
+            let cycles = s.integer("cycles", upTo: InputLimits.maxCycles)
+            let sets = s.integer("sets", upTo: InputLimits.maxSets)
+            let perSet = s.integer("cycles_per_set", upTo: InputLimits.maxCyclesPerSet)
+            let rest = s.number("rest_between_sets_s", upTo: InputLimits.maxStepSeconds, "s")
+            maxCompression = s.number("max_compression_s", upTo: InputLimits.maxStepSeconds, "s")
             let given = ["minutes", "cycles", "sets"].filter { s.has($0) }.count
             if given != 1 {
                 issues.add("session", "give exactly one of minutes, cycles, or sets (with cycles_per_set and rest_between_sets_s)")
@@ -76,10 +76,11 @@ public enum ProtocolFile {
 
         var intensity: Intensity?
         if var t = doc.table("intensity") {
-            let levels = t.numbers("levels_mmHg", required: true)
-            let level = t.integer("level", required: true)
+            let levels = t.numbers("levels_mmHg", required: true, maxCount: InputLimits.maxIntensityLevels,
+                                   upTo: InputLimits.maxPressureMagnitude, "mmHg")
+            let level = t.integer("level", upTo: InputLimits.maxIntensityLevels, required: true)
             let boostChamber = t.string("boost_chamber")
-            let boostMMHg = t.number("boost_mmHg")
+            let boostMMHg = t.number("boost_mmHg", upTo: InputLimits.maxPressureMagnitude, "mmHg")
             if (boostChamber == nil) != (boostMMHg == nil) {
                 issues.add("intensity", "boost_chamber and boost_mmHg go together")
             }
@@ -108,8 +109,8 @@ public enum ProtocolFile {
 
     static func cycle(_ t: inout TableReader) -> CycleDefinition? {
         let issues = t.issues
-        let period = t.number("period_s")
-        let rest = t.number("rest_s")
+        let period = t.number("period_s", upTo: InputLimits.maxStepSeconds, "s")
+        let rest = t.number("rest_s", upTo: InputLimits.maxStepSeconds, "s")
         var pacing: CyclePacing?
         switch (period, rest) {
         case (let p?, nil): pacing = .period(p)
@@ -121,7 +122,7 @@ public enum ProtocolFile {
         }
         var steps: [ChamberStep] = []
         var ok = true
-        for var s in t.tables("chamber") {
+        for var s in t.tables("chamber", maxCount: maxChambers) {
             if let step = chamberStep(&s) { steps.append(step) } else { ok = false }
             s.rejectUnknownKeys()
         }
@@ -133,8 +134,8 @@ public enum ProtocolFile {
     /// Reads a pressure given either absolutely or relative to the intensity level.
     /// Returns nil when absent (and not required) or invalid; `ok` is false when invalid.
     static func pressureSpec(_ t: inout TableReader, absolute: String, relative: String, required: Bool) -> (spec: PressureSpec?, ok: Bool) {
-        let a = t.number(absolute)
-        let r = t.number(relative)
+        let a = t.number(absolute, upTo: InputLimits.maxPressureMagnitude, "mmHg")
+        let r = t.number(relative, upTo: InputLimits.maxPressureMagnitude, "mmHg")
         switch (a, r) {
         case (let a?, nil): return (.absolute(Pressure(mmHg: a)), true)
         case (nil, let r?): return (.levelOffset(Pressure(mmHg: r)), true)
@@ -153,7 +154,7 @@ public enum ProtocolFile {
         let name = t.string("name", required: true)
         let target = pressureSpec(&t, absolute: "target_mmHg", relative: "target_level_offset_mmHg", required: true)
         let holdP = pressureSpec(&t, absolute: "hold_mmHg", relative: "hold_level_offset_mmHg", required: false)
-        let ramp = t.number("ramp_s") ?? 0
+        let ramp = t.number("ramp_s", upTo: InputLimits.maxStepSeconds, "s") ?? 0
         let inflate = trigger(&t, "inflate", required: true)
         let hold = trigger(&t, "hold", required: false)
         let release = trigger(&t, "release", required: true)
@@ -177,9 +178,9 @@ public enum ProtocolFile {
             return nil
         }
         var r = TableReader(values, path: path, issues: t.issues)
-        let at = r.number("at_s")
+        let at = r.number("at_s", upTo: InputLimits.maxStepSeconds, "s")
         let after = r.string("after")
-        let delay = r.number("delay_s")
+        let delay = r.number("delay_s", upTo: InputLimits.maxStepSeconds, "s")
         r.rejectUnknownKeys()
         switch (at, after) {
         case (let at?, nil):
@@ -192,7 +193,8 @@ public enum ProtocolFile {
             }
             return Trigger(event, delay: delay ?? 0)
         case (nil, nil):
-            t.issues.add(path, "give at_s or after")
+            // A present but invalid at_s or after has been reported already.
+            if !r.has("at_s") && !r.has("after") { t.issues.add(path, "give at_s or after") }
             return nil
         default:
             t.issues.add(path, "give at_s or after, not both")
@@ -214,24 +216,59 @@ public enum ProtocolFile {
     }
 }
 
-/// Reads a whole text file, with a clear error naming it.
+/// Reads a whole text file, with a clear error naming it. Only a regular file of at most
+/// ``InputLimits/maxFileBytes`` is read: a FIFO, a device (`/dev/zero`, `/dev/stdin` on a
+/// terminal or pipe) or a directory is refused before anything is read, and the open itself
+/// cannot block (O_NONBLOCK), so no path can hang or exhaust memory.
 func readTextFile(_ path: String) throws(ConfigError) -> String {
-    guard let f = fopen(path, "r") else {
-        throw ConfigError(file: path, "cannot open: \(String(cString: strerror(errno)))")
-    }
-    defer { fclose(f) }
-    var bytes: [UInt8] = []
-    var buf = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = fread(&buf, 1, buf.count, f)
-        if n > 0 { bytes.append(contentsOf: buf[0..<n]) }
-        if n < buf.count {
-            if ferror(f) != 0 { throw ConfigError(file: path, "read error: \(String(cString: strerror(errno)))") }
-            break
-        }
-    }
+    let bytes = try readFileBytes(path)
     guard let text = String(validating: bytes, as: UTF8.self) else {
-        throw ConfigError(file: path, "is not UTF-8 text")
+        let at = firstInvalidUTF8(bytes) ?? 0
+        throw ConfigError(file: path, "is not UTF-8 text (invalid byte at offset \(at)); save it as UTF-8")
     }
     return text
+}
+
+func readFileBytes(_ path: String) throws(ConfigError) -> [UInt8] {
+    let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+    guard fd >= 0 else { throw ConfigError(file: path, "cannot open: \(String(cString: strerror(errno)))") }
+    defer { close(fd) }
+    var st = stat()
+    guard fstat(fd, &st) == 0 else { throw ConfigError(file: path, "cannot examine: \(String(cString: strerror(errno)))") }
+    let type = st.st_mode & S_IFMT
+    guard type == S_IFREG else {
+        throw ConfigError(file: path, "is \(fileTypeName(type)), not a regular file; give the path of a .toml file")
+    }
+    let limit = InputLimits.maxFileBytes
+    guard st.st_size <= limit else {
+        throw ConfigError(file: path, "is \(st.st_size) bytes; files larger than \(limit) bytes (1 MiB) are refused")
+    }
+    // Read at most limit + 1 bytes: the file may have grown since fstat.
+    var bytes = [UInt8](repeating: 0, count: limit + 1)
+    var count = 0
+    while count < bytes.count {
+        let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress.map { $0 + count }, $0.count - count) }
+        if n == 0 { break }
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw ConfigError(file: path, "read error: \(String(cString: strerror(errno)))")
+        }
+        count += n
+    }
+    guard count <= limit else {
+        throw ConfigError(file: path, "grew past \(limit) bytes (1 MiB) while being read; files that large are refused")
+    }
+    bytes.removeSubrange(count...)
+    return bytes
+}
+
+private func fileTypeName(_ type: mode_t) -> String {
+    switch type {
+    case S_IFDIR: "a directory"
+    case S_IFIFO: "a FIFO (named pipe)"
+    case S_IFCHR: "a character device"
+    case S_IFBLK: "a block device"
+    case S_IFSOCK: "a socket"
+    default: "not a regular file"
+    }
 }

@@ -75,7 +75,8 @@ public enum ScenarioFile {
         let summary = head?.string("summary") ?? ""
         let protocolRel = head?.string("protocol", required: true)
         let profileRel = head?.string("hardware", required: true)
-        let cycles = head?.integer("cycles")
+        let cycles = head?.integer("cycles", upTo: InputLimits.maxScenarioCycles)
+        if let cycles, cycles < 1 { issues.add("scenario.cycles", "must be at least 1, got \(cycles)") }
         head?.rejectUnknownKeys()
         func resolve(_ p: String) -> String { p.hasPrefix("/") ? p : dir + "/" + p }
         guard let protocolRel, let profileRel else { throw ConfigError(file: path, issues: issues.issues) }
@@ -92,9 +93,9 @@ public enum ScenarioFile {
             return i
         }
         var timeline: [Scenario.TimedAction] = []
-        for var e in doc.tables("event") {
-            let at = e.number("at_s", required: true)
-            let duration = e.number("duration_s")
+        for var e in doc.tables("event", maxCount: InputLimits.maxScenarioEvents) {
+            let at = e.number("at_s", in: 0...InputLimits.maxScenarioSeconds, "s", required: true)
+            let duration = e.number("duration_s", in: 0...InputLimits.maxScenarioSeconds, "s")
             var action: Scenario.Action?
             if let op = e.string("operator") {
                 if ["acknowledge", "reset", "pause-audio", "stop"].contains(op) { action = .operatorCommand(op) }
@@ -122,11 +123,11 @@ public enum ScenarioFile {
                 default: issues.add(x.keyPath("priority"), "must be high, medium or low")
                 }
             }
-            expect.withinMs = x.number("within_ms")
-            if let m = x.number("max_pressure_mmHg") { expect.maxPressure = m }
-            expect.ventedWithin = x.number("vented_within_s")
+            expect.withinMs = x.number("within_ms", in: 0...InputLimits.maxScenarioSeconds * 1000, "ms")
+            if let m = x.number("max_pressure_mmHg", in: 0...InputLimits.maxPressureMagnitude, "mmHg") { expect.maxPressure = m }
+            expect.ventedWithin = x.number("vented_within_s", in: 0...InputLimits.maxScenarioSeconds, "s")
             expect.endReason = x.string("end_reason")
-            for n in x.strings("unvented") ?? [] {
+            for n in x.strings("unvented", maxCount: maxChambers) ?? [] {
                 if let i = profile.boot.chambers.firstIndex(of: n) { expect.unvented.append(i) }
                 else { issues.add(x.keyPath("unvented"), "\"\(n)\" is not a chamber of \(profileRel)") }
             }
@@ -143,31 +144,31 @@ public enum ScenarioFile {
         func withChamber(_ make: (Int) -> Scenario.Fault) -> Scenario.Action? { chamber(&e).map { .fault(make($0)) } }
         switch kind {
         case "leak":
-            let k = e.number("coefficient", required: true)
+            let k = e.number("coefficient", in: 0...10, "", required: true)
             return k.flatMap { k in withChamber { .leak(chamber: $0, coefficient: k) } }
         case "inlet-stuck-open": return withChamber { .inlet(chamber: $0, .stuckOpen) }
         case "inlet-stuck-closed": return withChamber { .inlet(chamber: $0, .stuckClosed) }
         case "exhaust-stuck-open": return withChamber { .exhaust(chamber: $0, .stuckOpen) }
         case "exhaust-stuck-closed": return withChamber { .exhaust(chamber: $0, .stuckClosed) }
-        case "pump-weak": return e.number("strength", required: true).map { .fault(.pumpWeak(strength: $0)) }
+        case "pump-weak": return e.number("strength", in: 0...1, "(share of full flow)", required: true).map { .fault(.pumpWeak(strength: $0)) }
         case "pump-dead": return .fault(.pumpDead)
         case "pump-stuck-on": return .fault(.pumpStuckOn)
         case "sensor-stuck":
             let v = e.number("value_mmHg")
             return withChamber { .sensorStuck(chamber: $0, value: v) }
         case "sensor-drift":
-            let r = e.number("rate_mmHg_s", required: true)
+            let r = e.number("rate_mmHg_s", upTo: 1e6, "mmHg/s", required: true)
             return r.flatMap { r in withChamber { .sensorDrift(chamber: $0, perSecond: r) } }
         case "sensor-disconnected": return withChamber { .sensorDisconnected(chamber: $0) }
         case "occlusion": return withChamber { .occlusion(chamber: $0) }
         case "squeeze":
-            let f = e.number("fraction", required: true)
-            let over = e.number("over_s") ?? 0
+            let f = e.number("fraction", in: 0...0.9, "(share of the volume)", required: true)
+            let over = e.number("over_s", in: 0...InputLimits.maxScenarioSeconds, "s") ?? 0
             return f.flatMap { f in withChamber { .squeeze(chamber: $0, fraction: f, over: over) } }
         case "communication-loss": return .fault(.communicationLoss)
         case "emergency-stop": return .fault(.emergencyStop)
         case "loop-stall":
-            return e.number("lateness_ms", required: true).map { .loopStall(lateness: $0 / 1000) }
+            return e.number("lateness_ms", in: 0...60_000, "ms", required: true).map { .loopStall(lateness: $0 / 1000) }
         default:
             e.issues.add(e.keyPath("fault"), "\"\(kind)\" is not a fault (leak, inlet-stuck-open, inlet-stuck-closed, exhaust-stuck-open, exhaust-stuck-closed, pump-weak, pump-dead, pump-stuck-on, sensor-stuck, sensor-drift, sensor-disconnected, occlusion, squeeze, communication-loss, emergency-stop, loop-stall)")
             return nil

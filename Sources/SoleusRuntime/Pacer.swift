@@ -1,3 +1,5 @@
+import SoleusCore
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -13,16 +15,19 @@ public enum Speed: Sendable, Equatable, CustomStringConvertible {
     /// As fast as the CPU allows (simulator only).
     case max
 
-    /// Parses `realtime`, `max` or a positive number.
+    /// Parses `realtime`, `max` or a factor within ``InputLimits/speedFactors``.
     public init?(_ text: String) {
         switch text {
         case "realtime", "1": self = .realtime
         case "max": self = .max
         default:
-            guard let n = Double(text), n > 0, n.isFinite else { return nil }
-            self = .factor(n)
+            guard let n = Double(text), InputLimits.speedFactors.contains(n) else { return nil }
+            self = n == 1 ? .realtime : .factor(n)
         }
     }
+
+    /// What ``init(_:)`` accepts, for error messages.
+    public static let accepted = "realtime, max, or a speed-up factor between \(formatFixed(InputLimits.speedFactors.lowerBound, decimals: 2)) and \(formatFixed(InputLimits.speedFactors.upperBound, decimals: 0))"
 
     public var description: String {
         switch self {
@@ -73,8 +78,11 @@ struct Pacer: TickPacing {
     /// Sleeps until session time `t` is due.
     func wait(untilSessionTime t: Double) {
         guard let wall = due(t) else { return }
-        let ns = Int(wall * 1e9) + start.tv_nsec
-        var deadline = timespec(tv_sec: start.tv_sec + ns / 1_000_000_000, tv_nsec: ns % 1_000_000_000)
+        // Whole seconds and nanoseconds apart, so no product can overflow; `Speed` bounds the
+        // factor, and the clamp (about 30 000 years) guards the rest.
+        let whole = min(wall.rounded(.down), 1e12)
+        let ns = Int(saturating: ((wall - whole) * 1e9).rounded()) + start.tv_nsec
+        var deadline = timespec(tv_sec: start.tv_sec + Int(whole) + ns / 1_000_000_000, tv_nsec: ns % 1_000_000_000)
         // EINTR (a signal such as Ctrl-C): sleep again to the same absolute deadline.
         while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nil) == EINTR {}
     }

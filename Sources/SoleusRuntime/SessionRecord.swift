@@ -53,6 +53,10 @@ public enum EndReason: String, Sendable, Equatable {
     case hardwareError = "hardware-error"
     /// The process ended without recording an end (crash, power loss); set on the next start.
     case interrupted
+    /// The session reached the profile's longest session (`limits.max_session_min`). Validation
+    /// rejects protocols that must run longer; this ends one that waits on pressures so long it
+    /// would.
+    case lengthLimit = "length-limit"
 }
 
 /// What the runner hands the store at the start of a session.

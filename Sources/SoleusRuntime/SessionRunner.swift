@@ -119,6 +119,7 @@ public final class SessionRunner {
         let sampleEvery = max(1, Int((1 / (options.sampleRate * tick)).rounded(.down)))
         let flushTicks = max(1, Int((options.flushEvery / tick).rounded()))
         let wallClock = Pacer(speed: .max)
+        let maxSessionSeconds = limits.maxSessionMinutes * 60
         var nextProgress = 0.0
 
         // Vent before anything else: whatever state the boot was left in, start from safe.
@@ -206,6 +207,12 @@ public final class SessionRunner {
                 break therapy
             }
             if controller.isFinished { break therapy }
+            if t >= maxSessionSeconds {
+                reason = .lengthLimit
+                detail = "ended at the profile's session limit of \(formatFixed(limits.maxSessionMinutes, decimals: 0)) min (limits.max_session_min)"
+                log(SessionEvent(time: t, cycle: controller.cycleNumber, kind: "length-limit", message: detail))
+                break therapy
+            }
             if let cmd = commands(t) {
                 switch cmd {
                 case .stop:
@@ -323,7 +330,7 @@ func describeAlarm(_ c: AlarmCondition, _ d: AlarmDetail, names: [String], input
     case .targetNotReached: what = "\(chamber) at \(formatMMHg(v)) mmHg has not reached \(formatMMHg(l)) mmHg in time"
     case .leak: what = "\(chamber) inlet open \(formatFixed(v, decimals: 0)) % of the time topping up while holding (limit \(formatFixed(l, decimals: 0)) %)"
     case .riseInletClosed:
-        what = l >= 5 ? "\(chamber) rose \(formatMMHg(v)) mmHg with both valves closed" : "\(chamber) needed \(Int(v)) exhaust trims in the window while holding"
+        what = l >= 5 ? "\(chamber) rose \(formatMMHg(v)) mmHg with both valves closed" : "\(chamber) needed \(Int(saturating: v)) exhaust trims in the window while holding"
     case .occlusion: what = "\(chamber) rising at \(formatFixed(v, decimals: 0)) mmHg/s (limit \(formatFixed(l, decimals: 0)) mmHg/s)"
     case .noPressureRise: what = "pump on for the check time, best rise \(formatMMHg(v)) mmHg (need \(formatMMHg(l)) mmHg)"
     case .sensorFault:

@@ -58,7 +58,7 @@ public struct BootPhysics: Sendable {
         truePeak = ChamberValues()
         actual = .vented(chamberCount: chamberCount)
         pending = actual
-        latencySteps = max(0, Int((parameters.sensorLatency * parameters.physicsRate).rounded()))
+        latencySteps = max(0, Int(saturating: (parameters.sensorLatency * parameters.physicsRate).rounded()))
         history = Array(repeating: 0, count: (latencySteps + 1) * maxChambers)
         noise = NoiseSource(seed: parameters.seed)
     }
@@ -70,12 +70,12 @@ public struct BootPhysics: Sendable {
     public mutating func command(_ outputs: BootOutputs) {
         if outputs == pending { return }
         pending = outputs
-        pendingAt = steps + Int((parameters.actuatorDelay * parameters.physicsRate).rounded())
+        pendingAt = steps + Int(saturating: (parameters.actuatorDelay * parameters.physicsRate).rounded())
     }
 
     /// Integrates up to session time `time` (s).
     public mutating func advance(to time: Double) {
-        let target = Int((time * parameters.physicsRate).rounded())
+        let target = Int(saturating: (time * parameters.physicsRate).rounded())
         while steps < target { step() }
     }
 

@@ -22,10 +22,11 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "Hardware profile (TOML).")
     var hardware: String
 
-    @Option(name: .long, help: "realtime, a speed-up factor such as 60, or max (simulated boot only).")
+    // `.unconditional`: a value such as -1 reaches the check below instead of reading as a flag.
+    @Option(name: .long, parsing: .unconditional, help: "realtime, a speed-up factor such as 60 (0.01 to 10000), or max (simulated boot only).")
     var speed: String = "realtime"
 
-    @Option(name: .long, help: "Intensity level (protocols with [intensity] levels).")
+    @Option(name: .long, parsing: .unconditional, help: "Intensity level (protocols with [intensity] levels).")
     var level: Int?
 
     @Option(name: .long, help: "Override the simulator's noise seed.")
@@ -36,10 +37,13 @@ struct Run: ParsableCommand {
 
     @OptionGroup var data: DataOptions
 
+    func validate() throws {
+        if Speed(speed) == nil { throw ValidationError("--speed must be \(Speed.accepted), not \"\(speed)\"") }
+        if let level, level < 1 { throw ValidationError("--level must be 1 or more, not \(level)") }
+    }
+
     func run() throws {
-        guard let speed = Speed(speed) else {
-            throw ValidationError("--speed must be realtime, max or a positive number, not \"\(self.speed)\"")
-        }
+        guard let speed = Speed(speed) else { throw ValidationError("--speed must be \(Speed.accepted)") }
         let prepared: PreparedSession
         do { prepared = try PreparedSession.load(protocolPath: protocolFile, profilePath: hardware, level: level) } catch {
             printError(error.description)
@@ -157,7 +161,7 @@ func pad(_ s: String, _ width: Int) -> String {
 }
 
 func formatDuration(_ seconds: Double) -> String {
-    let s = Int(seconds.rounded(.down))
+    let s = Int(saturating: seconds.rounded(.down))
     let h = s / 3600, m = (s / 60) % 60, sec = s % 60
     func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
     return "\(two(h)):\(two(m)):\(two(sec))"

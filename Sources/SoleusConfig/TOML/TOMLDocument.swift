@@ -1,3 +1,5 @@
+import SoleusCore
+
 /// A parsed TOML document as plain Swift values (parsed by ``TOMLParser``).
 indirect enum TOMLNode: Sendable, Equatable {
     case table([String: TOMLNode])
@@ -119,12 +121,17 @@ struct TableReader {
         return v
     }
 
-    /// Reads an array whose every item `extract` accepts; reports the first item that is not.
-    mutating func array<T>(_ key: String, of what: String, required: Bool, _ extract: (TOMLNode) -> T?) -> [T]? {
+    /// Reads an array whose every item `extract` accepts; reports the first item that is not, or
+    /// an array longer than `maxCount` (before looking at any item).
+    mutating func array<T>(_ key: String, of what: String, required: Bool, maxCount: Int = .max, _ extract: (TOMLNode) -> T?) -> [T]? {
         guard let items = value(key, "an array of \(what)s", required: required, { n -> [TOMLNode]? in
             if case .array(let a) = n { return a }
             return nil
         }) else { return nil }
+        guard items.count <= maxCount else {
+            issues.add(keyPath(key), "lists \(items.count) items; at most \(maxCount) are allowed")
+            return nil
+        }
         var out: [T] = []
         for (i, item) in items.enumerated() {
             guard let v = extract(item) else {
@@ -139,8 +146,51 @@ struct TableReader {
     mutating func string(_ key: String, required: Bool = false) -> String? { value(key, "a string", required: required, \.stringValue) }
     mutating func number(_ key: String, required: Bool = false) -> Double? { value(key, "a number", required: required, \.numberValue) }
     mutating func integer(_ key: String, required: Bool = false) -> Int? { value(key, "an integer", required: required, \.intValue) }
-    mutating func strings(_ key: String, required: Bool = false) -> [String]? { array(key, of: "string", required: required, \.stringValue) }
-    mutating func numbers(_ key: String, required: Bool = false) -> [Double]? { array(key, of: "number", required: required, \.numberValue) }
+    mutating func strings(_ key: String, required: Bool = false, maxCount: Int = .max) -> [String]? {
+        array(key, of: "string", required: required, maxCount: maxCount, \.stringValue)
+    }
+
+    /// A number no larger in magnitude than `limit` (`unit` names it in the message). The sign
+    /// and finer ranges are the validator's; this bound keeps absurd magnitudes out of every
+    /// later computation.
+    mutating func number(_ key: String, upTo limit: Double, _ unit: String, required: Bool = false) -> Double? {
+        guard let v = number(key, required: required) else { return nil }
+        guard abs(v) <= limit else {
+            issues.add(keyPath(key), "\(formatFixed(v, decimals: 3)) is out of range: at most \(formatFixed(limit, decimals: 0)) \(unit)")
+            return nil
+        }
+        return v
+    }
+
+    /// A number within `range`.
+    mutating func number(_ key: String, in range: ClosedRange<Double>, _ unit: String, required: Bool = false) -> Double? {
+        guard let v = number(key, required: required) else { return nil }
+        guard range.contains(v) else {
+            issues.add(keyPath(key), "must be between \(formatFixed(range.lowerBound, decimals: 3)) and \(formatFixed(range.upperBound, decimals: 3)) \(unit), got \(formatFixed(v, decimals: 3))")
+            return nil
+        }
+        return v
+    }
+
+    /// An integer no larger than `limit` (the validator checks the lower bound).
+    mutating func integer(_ key: String, upTo limit: Int, required: Bool = false) -> Int? {
+        guard let v = integer(key, required: required) else { return nil }
+        guard v <= limit else {
+            issues.add(keyPath(key), "\(v) is out of range: at most \(limit)")
+            return nil
+        }
+        return v
+    }
+
+    /// Numbers each no larger in magnitude than `limit`, at most `maxCount` of them.
+    mutating func numbers(_ key: String, required: Bool = false, maxCount: Int, upTo limit: Double, _ unit: String) -> [Double]? {
+        guard let items = array(key, of: "number", required: required, maxCount: maxCount, \.numberValue) else { return nil }
+        for (i, v) in items.enumerated() where abs(v) > limit {
+            issues.add("\(keyPath(key))[\(i)]", "\(formatFixed(v, decimals: 3)) is out of range: at most \(formatFixed(limit, decimals: 0)) \(unit)")
+            return nil
+        }
+        return items
+    }
 
     mutating func table(_ key: String, required: Bool = false) -> TableReader? {
         guard let n = node(key) else {
@@ -154,11 +204,15 @@ struct TableReader {
         return TableReader(t, path: keyPath(key), issues: issues)
     }
 
-    /// An array of tables (`[[key]]`).
-    mutating func tables(_ key: String) -> [TableReader] {
+    /// An array of tables (`[[key]]`), at most `maxCount` of them.
+    mutating func tables(_ key: String, maxCount: Int) -> [TableReader] {
         guard let n = node(key) else { return [] }
         guard case .array(let items) = n else {
             issues.add(keyPath(key), "must be an array of tables ([[\(keyPath(key))]]), found \(n.typeName)")
+            return []
+        }
+        guard items.count <= maxCount else {
+            issues.add(keyPath(key), "has \(items.count) entries; at most \(maxCount) are allowed")
             return []
         }
         var out: [TableReader] = []

@@ -299,7 +299,7 @@ public struct Controller: Sendable {
                             // A short opening is too brief for the estimator to see the rise, so
                             // the continuous cut-off would overshoot.
                             let ticks = ((limit - p) / (ch.riseRate * settings.tickSeconds)).rounded(.down)
-                            ch.pulseTicksLeft = Int(min(max(ticks, 1), 10))
+                            ch.pulseTicksLeft = Swift.min(Swift.max(Int(saturating: ticks), 1), 10)
                         }
                     } else if p > ch.setPoint + settings.highBand {
                         ch.exhaustOpen = true

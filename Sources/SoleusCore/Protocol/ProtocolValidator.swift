@@ -59,12 +59,9 @@ extension ProtocolValidator {
             let prefix = proto.prefix.map { cyclePlan($0, key: "prefix", requireSteps: false) }
             let main = cyclePlan(proto.cycle, key: "cycle", requireSteps: true)
             let suffix = proto.suffix.map { cyclePlan($0, key: "suffix", requireSteps: false) }
-            if case .cycles(let n) = proto.length, case .period(let p) = proto.cycle.pacing,
-                Double(n) * p / 60 > boot.limits.maxSessionMinutes
-            {
-                issue("session.cycles", "\(n) cycles of \(formatFixed(p, decimals: 1)) s last \(formatFixed(Double(n) * p / 60, decimals: 1)) min, longer than the profile's limit of \(formatFixed(boot.limits.maxSessionMinutes, decimals: 0)) min")
-            }
             guard issues.isEmpty, let main else { return nil }
+            checkTotalLength(prefix: prefix ?? nil, main: main, suffix: suffix ?? nil)
+            guard issues.isEmpty else { return nil }
             return TreatmentPlan(
                 name: proto.name, bootChambers: boot.chambers, length: proto.length,
                 prefix: prefix ?? nil, cycle: main, suffix: suffix ?? nil,
@@ -151,6 +148,33 @@ extension ProtocolValidator {
             }
         }
 
+        /// The shortest a cycle can last (s): its period, or its rest after the latest release
+        /// whose time is fixed (a release that waits on a pressure being reached lasts longer).
+        var shortestCycle: [String: Double] = [:]
+
+        /// Every length form (cycles, sets with their rests, prefix and suffix) against the
+        /// profile's session limit, from the shortest the session can last.
+        mutating func checkTotalLength(prefix: CyclePlan?, main: CyclePlan, suffix: CyclePlan?) {
+            let cycle = shortestCycle["cycle"] ?? 0
+            let extra = (prefix != nil ? shortestCycle["prefix"] ?? 0 : 0) + (suffix != nil ? shortestCycle["suffix"] ?? 0 : 0)
+            let key: String, what: String, seconds: Double
+            switch proto.length {
+            case .minutes: return
+            case .cycles(let n):
+                key = "session.cycles"
+                seconds = Double(n) * cycle + extra
+                what = "\(n) cycles of at least \(formatFixed(cycle, decimals: 1)) s"
+            case .sets(let count, let per, let rest):
+                key = "session.sets"
+                seconds = Double(count) * Double(per) * cycle + Double(max(0, count - 1)) * rest + extra
+                what = "\(count) sets of \(per) cycles of at least \(formatFixed(cycle, decimals: 1)) s with \(formatFixed(rest, decimals: 0)) s between sets"
+            }
+            let limit = boot.limits.maxSessionMinutes
+            if seconds / 60 > limit {
+                issue(key, "\(what) last at least \(formatFixed(seconds / 60, decimals: 1)) min, longer than the profile's limit of \(formatFixed(limit, decimals: 0)) min (limits.max_session_min)")
+            }
+        }
+
         // MARK: cycles
 
         func resolve(_ spec: PressureSpec, chamber: String) -> Pressure? {
@@ -234,6 +258,12 @@ extension ProtocolValidator {
             steps.sort { $0.chamber < $1.chamber }
             let plan = CyclePlan(pacing: cycle.pacing, steps: steps)
             checkTiming(plan, cycle: cycle, key: key)
+            switch cycle.pacing {
+            case .period(let p): shortestCycle[key] = p
+            case .rest(let r):
+                let releases = steps.compactMap { staticTimes[.release($0.chamber)] }
+                shortestCycle[key] = r + (releases.max() ?? 0)
+            }
             checkGradient(plan, cycle: cycle, key: key)
             return issues.count == before ? plan : nil
         }

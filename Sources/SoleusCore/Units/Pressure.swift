@@ -22,12 +22,18 @@ public struct Pressure: Sendable, Hashable, Comparable, CustomStringConvertible 
 /// Formats a pressure value with one decimal, without Foundation (used in messages, not in the loop).
 public func formatMMHg(_ value: Double) -> String { formatFixed(value, decimals: 1) }
 
-/// Formats `value` with a fixed number of decimals, rounding half away from zero.
+/// Formats `value` with a fixed number of decimals (0 to 9), rounding half away from zero.
+/// Any `Double` is accepted: nan and infinities print as such, and magnitudes too large for fixed
+/// notation (beyond 1e15) in Swift's exponent form, so a value read from a file or a sensor can
+/// never trap the formatting of a message about it.
 public func formatFixed(_ value: Double, decimals: Int) -> String {
     guard value.isFinite else { return "\(value)" }
+    let decimals = max(0, min(decimals, 9))
     var scale = 1.0
     for _ in 0..<decimals { scale *= 10 }
     let scaled = (abs(value) * scale).rounded()
+    // Past 2^53 a Double has no fractional digits left, and Int would trap past 2^63.
+    guard scaled < 9.0e15 else { return "\(value)" }
     let negative = value < 0 && scaled != 0
     let whole = Int(scaled / scale)
     let frac = Int(scaled - Double(whole) * scale)
