@@ -27,6 +27,9 @@ public struct Scenario: Sendable {
         case operatorCommand(String)
         /// The loop starts its ticks this late (s) for `duration` seconds.
         case loopStall(lateness: Double)
+        /// The session log cannot be written (a full or failing disk) for `duration` seconds, or
+        /// to the end.
+        case storageFailure
     }
 
     public enum Fault: Sendable, Equatable {
@@ -167,10 +170,11 @@ public enum ScenarioFile {
             return f.flatMap { f in withChamber { .squeeze(chamber: $0, fraction: f, over: over) } }
         case "communication-loss": return .fault(.communicationLoss)
         case "emergency-stop": return .fault(.emergencyStop)
+        case "storage-failure": return .storageFailure
         case "loop-stall":
             return e.number("lateness_ms", in: 0...60_000, "ms", required: true).map { .loopStall(lateness: $0 / 1000) }
         default:
-            e.issues.add(e.keyPath("fault"), "\"\(kind)\" is not a fault (leak, inlet-stuck-open, inlet-stuck-closed, exhaust-stuck-open, exhaust-stuck-closed, pump-weak, pump-dead, pump-stuck-on, sensor-stuck, sensor-drift, sensor-disconnected, occlusion, squeeze, communication-loss, emergency-stop, loop-stall)")
+            e.issues.add(e.keyPath("fault"), "\"\(kind)\" is not a fault (leak, inlet-stuck-open, inlet-stuck-closed, exhaust-stuck-open, exhaust-stuck-closed, pump-weak, pump-dead, pump-stuck-on, sensor-stuck, sensor-drift, sensor-disconnected, occlusion, squeeze, communication-loss, emergency-stop, loop-stall, storage-failure)")
             return nil
         }
     }

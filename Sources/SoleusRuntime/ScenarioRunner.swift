@@ -40,11 +40,12 @@ public struct ScenarioRunner {
         let boot = ScriptedBoot(sim, timeline: scenario.timeline)
         let pacing = ScriptedPacing(timeline: scenario.timeline)
         let log = MemorySessionLog()
+        let sink = ScriptedLog(log, timeline: scenario.timeline)
         var pending = scenario.timeline.compactMap { a -> (Double, OperatorCommand)? in
             if case .operatorCommand(let c) = a.action, let cmd = OperatorCommand(rawValue: c) { return (a.at, cmd) }
             return nil
         }
-        let runner = prepared.runner(backend: boot, sink: log, options: .init(speed: .max), pacing: pacing)
+        let runner = prepared.runner(backend: boot, sink: sink, options: .init(speed: .max), pacing: pacing)
         let result = try runner.run(commands: { t in
             guard let (at, cmd) = pending.first, t + 1e-9 >= at else { return nil }
             pending.removeFirst()
@@ -218,5 +219,38 @@ struct ScriptedPacing: TickPacing {
     func wait(untilSessionTime t: Double) {}
     func lateness(atSessionTime t: Double) -> Double {
         stalls.first { t + 1e-9 >= $0.from && t < $0.to }?.lateness ?? 0
+    }
+}
+
+/// The in-memory log, failing every write that carries a record from a scenario's
+/// `storage-failure` window (as a full disk would), so the runner's handling of a failing store
+/// is replayed deterministically.
+final class ScriptedLog: SessionSink {
+    let log: MemorySessionLog
+    let windows: [(from: Double, to: Double)]
+
+    init(_ log: MemorySessionLog, timeline: [Scenario.TimedAction]) {
+        self.log = log
+        windows = timeline.compactMap { a in
+            if case .storageFailure = a.action { return (a.at, a.at + (a.duration ?? .infinity)) }
+            return nil
+        }
+    }
+
+    func failing(_ t: Double) -> Bool { windows.contains { t >= $0.from && t < $0.to } }
+
+    func begin(_ header: SessionHeader) throws -> Int64 { try log.begin(header) }
+
+    func append(_ batch: LogBatch, to id: Int64) throws {
+        // The write happens now: at the latest record's time (a backlog from the window is
+        // written once storage has recovered).
+        let now = max(batch.samples.last?.time ?? 0, batch.events.map(\.time).max() ?? 0)
+        if failing(now) { throw StoreError("database or disk is full (scripted storage failure)") }
+        try log.append(batch, to: id)
+    }
+
+    func end(_ id: Int64, _ end: SessionEnd) throws {
+        if failing(end.duration) { throw StoreError("database or disk is full (scripted storage failure)") }
+        try log.end(id, end)
     }
 }

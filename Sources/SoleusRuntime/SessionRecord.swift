@@ -57,6 +57,9 @@ public enum EndReason: String, Sendable, Equatable {
     /// rejects protocols that must run longer; this ends one that waits on pressures so long it
     /// would.
     case lengthLimit = "length-limit"
+    /// Therapy ran to its end, but the session log could not be stored in full (the detail says
+    /// what was lost). Never reported as `completed`.
+    case storageFailure = "storage-failure"
 }
 
 /// What the runner hands the store at the start of a session.
@@ -134,4 +137,9 @@ public final class MemorySessionLog: SessionSink {
         summaries += batch.summaries
     }
     public func end(_ id: Int64, _ end: SessionEnd) throws { ending = end }
+}
+
+/// The session ran and the boot was vented, but its end (and possibly more) could not be stored.
+public struct SessionLogError: Error, CustomStringConvertible, Sendable {
+    public var description: String
 }

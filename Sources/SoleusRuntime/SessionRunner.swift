@@ -127,20 +127,38 @@ public final class SessionRunner {
         let id = try sink.begin(header)
         var batch = LogBatch()
         batch.samples.reserveCapacity(flushTicks / sampleEvery + 2)
+        var storage = LogHealth()
 
+        // A failing store must not stop the control loop or the venting: the batch is kept (up
+        // to the backlog bounds) and written at a later flush, the loss is counted, the
+        // storage-failure alarm sounds, and the end reason says what was lost.
         func flush() {
             guard !batch.isEmpty else { return }
             do { try sink.append(batch, to: id) } catch {
-                // A failing disk must not stop the control loop or the venting: keep the batch
-                // (nothing is dropped) and retry at the next flush. If the store is still failing
-                // at the end, `run` throws after the boot has vented.
+                storage.failing = true
+                if storage.failedAt == nil {
+                    storage.failedAt = t
+                    storage.firstError = "\(error)"
+                    log(SessionEvent(time: t, cycle: controller.cycleNumber, kind: "storage-error",
+                                     message: "the session log cannot be written: \(error); therapy continues, and up to \(LogHealth.maxBacklogSamples) samples are kept until storage recovers"))
+                }
                 return
             }
             batch.samples.removeAll(keepingCapacity: true)
             batch.events.removeAll(keepingCapacity: true)
             batch.summaries.removeAll(keepingCapacity: true)
+            if storage.failing {
+                storage.failing = false
+                log(SessionEvent(time: t, cycle: controller.cycleNumber, kind: "storage-recovered",
+                                 message: "the session log is written again; \(storage.lossText)"))
+            }
         }
-        func log(_ e: SessionEvent) { batch.events.append(e) }
+        func log(_ e: SessionEvent) {
+            if batch.events.count < LogHealth.maxBacklogEvents { batch.events.append(e) } else { storage.droppedEvents += 1 }
+        }
+        func record(_ s: SessionSample) {
+            if batch.samples.count < LogHealth.maxBacklogSamples { batch.samples.append(s) } else { storage.droppedSamples += 1 }
+        }
 
         var reason = EndReason.completed
         var detail = "protocol completed"
@@ -176,7 +194,9 @@ public final class SessionRunner {
                     message: describe(e, names: names)))
             }
             controller.clearEvents()
-            alarms.update(time: t, present: supervisor.present, details: supervisor.details, transitions: &transitions)
+            var present = supervisor.present
+            if storage.failing { present.insert(.storageFailure) }
+            alarms.update(time: t, present: present, details: supervisor.details, transitions: &transitions)
             for tr in transitions {
                 switch tr {
                 case .raised(let a):
@@ -198,7 +218,7 @@ public final class SessionRunner {
                 allSummaries += summarizer.completed
                 summarizer.clearCompleted()
             }
-            if k % sampleEvery == 0 { batch.samples.append(SessionSample(time: t, pressures: inputs.pressures, outputs: out)) }
+            if k % sampleEvery == 0 { record(SessionSample(time: t, pressures: inputs.pressures, outputs: out)) }
             if supervisor.safeState && !wasSafe, let cause = supervisor.cause {
                 reason = .safetyTrip
                 detail = "\(cause): " + describeAlarm(cause, supervisor.details[cause.rawValue], names: names, inputs: inputs) + "; all chambers vented"
@@ -261,7 +281,7 @@ public final class SessionRunner {
             pacing.wait(untilSessionTime: tv)
             guard let inputs = try? backend.read(at: tv) else { break }
             backend.vent()
-            if k % sampleEvery == 0 { batch.samples.append(SessionSample(time: tv, pressures: inputs.pressures, outputs: lastOutputs)) }
+            if k % sampleEvery == 0 { record(SessionSample(time: tv, pressures: inputs.pressures, outputs: lastOutputs)) }
             var maxP = -Double.infinity
             for c in 0..<n { maxP = max(maxP, inputs.pressures[c].isNaN ? .infinity : inputs.pressures[c]) }
             // Vented = every chamber below the threshold for `ventConfirmTicks` ticks in a row,
@@ -284,8 +304,22 @@ public final class SessionRunner {
         }
         backend.vent()
         flush()
+        if storage.failedAt != nil {
+            if storage.failing {
+                storage.unwritten = (batch.samples.count, batch.events.count, batch.summaries.count)
+            }
+            let state = storage.lostAnything ? "the session log is incomplete" : "the session log was at risk"
+            if reason == .completed {
+                reason = .storageFailure
+                detail = "protocol completed, but \(state): " + storage.lossText
+            } else {
+                detail += "; \(state): " + storage.lossText
+            }
+        }
         let end = SessionEnd(reason: reason, detail: detail, duration: t, cyclesCompleted: controller.mainCyclesDone)
-        try sink.end(id, end)
+        do { try sink.end(id, end) } catch {
+            throw SessionLogError(description: "the session ran (\(reason.rawValue), \(formatFixed(t, decimals: 1)) s) and the boot was vented, but its end could not be stored: \(error)" + (storage.failedAt != nil ? "; \(storage.lossText)" : "") + ". It will show as interrupted.")
+        }
         return SessionResult(sessionID: id, end: end, ventedAfter: ventedAfter, summaries: allSummaries, alarms: raised, alarmsAtEnd: alarms.current)
     }
 
@@ -341,6 +375,37 @@ func describeAlarm(_ c: AlarmCondition, _ d: AlarmDetail, names: [String], input
     case .sustainedPressure: what = "\(chamber) above the low threshold for \(formatFixed(v, decimals: 0)) s (limit \(formatFixed(l, decimals: 0)) s)"
     case .emergencyStop: what = "emergency stop pressed"
     case .loopOverrun: what = "tick started \(formatFixed(v * 1000, decimals: 1)) ms late"
+    case .storageFailure: what = "the session log cannot be written (see the storage-error event); therapy continues"
     }
     return "\(c) — \(what)"
+}
+
+/// What a session lost of its log while storage failed.
+struct LogHealth {
+    /// Most samples held in memory while the store fails: ten minutes at 20 Hz.
+    static let maxBacklogSamples = 12_000
+    /// Most events (and cycle summaries) held in memory while the store fails.
+    static let maxBacklogEvents = 10_000
+
+    var failing = false
+    var failedAt: Double?
+    var firstError = ""
+    var droppedSamples = 0
+    var droppedEvents = 0
+    /// Records still in memory when the session ended with the store failing.
+    var unwritten: (samples: Int, events: Int, summaries: Int) = (0, 0, 0)
+
+    var lostAnything: Bool { droppedSamples + droppedEvents + unwritten.samples + unwritten.events + unwritten.summaries > 0 }
+
+    var lossText: String {
+        var lost: [String] = []
+        if droppedSamples > 0 { lost.append("\(droppedSamples) samples") }
+        if droppedEvents > 0 { lost.append("\(droppedEvents) events") }
+        let u = unwritten
+        if u.samples + u.events + u.summaries > 0 {
+            lost.append("the last \(u.samples) samples, \(u.events) events and \(u.summaries) cycle summaries, which could not be written at the end")
+        }
+        let when = failedAt.map { "storage failed at \(formatFixed($0, decimals: 1)) s (\(firstError))" } ?? "storage failed"
+        return when + (lost.isEmpty ? " and recovered; nothing was lost" : "; lost: " + lost.joined(separator: ", "))
+    }
 }

@@ -8,7 +8,7 @@ struct Sessions: ParsableCommand {
     @OptionGroup var data: DataOptions
 
     func run() throws {
-        let store = try data.open()
+        let (store, recovery) = try data.open()
         let list = try store.sessions()
         if list.isEmpty {
             print("No sessions in \(store.path).")
@@ -18,7 +18,7 @@ struct Sessions: ParsableCommand {
         for s in list {
             let duration = s.duration.map(formatDuration) ?? "   -    "
             let cycles = s.cyclesCompleted.map { "\($0)" } ?? "-"
-            let end = s.endReason ?? "no end yet"
+            let end = s.endReason ?? (recovery == .runInProgress ? "running" : "no end yet")
             print(pad("\(s.id)", 5) + "  " + s.startedAt.padding(25) + "  " + duration + pad(cycles, 8) + "  " + end.padding(12) + "  " + s.protocolName)
         }
     }
@@ -35,7 +35,7 @@ struct Show: ParsableCommand {
     @OptionGroup var data: DataOptions
 
     func run() throws {
-        let store = try data.open()
+        let (store, _) = try data.open()
         guard let s = try store.session(id) else { throw CLIError("no session \(id) in \(store.path) (see `soleus sessions`)") }
         let rows = try store.summaries(id)
         let events = try store.events(id)
@@ -84,7 +84,7 @@ struct Export: ParsableCommand {
     @OptionGroup var data: DataOptions
 
     func run() throws {
-        let store = try data.open()
+        let (store, _) = try data.open()
         guard let s = try store.session(id) else { throw CLIError("no session \(id) in \(store.path) (see `soleus sessions`)") }
         let out: FileHandle
         if let output {
@@ -115,16 +115,19 @@ struct Export: ParsableCommand {
                 try emit(cols.joined(separator: ","))
             }
         case .jsonl:
+            let quoted = names.map(jsonString)
             try store.forEachSample(id) { x in
-                let p = names.indices.map { "\"\(names[$0])\":\(formatFixed(x.pressures[$0], decimals: 2))" }.joined(separator: ",")
-                let inl = names.indices.filter { x.outputs.inlets.contains(index: $0) }.map { "\"\(names[$0])\"" }.joined(separator: ",")
-                let exh = names.indices.filter { x.outputs.exhausts.contains(index: $0) }.map { "\"\(names[$0])\"" }.joined(separator: ",")
-                try emit("{\"t_s\":\(formatFixed(x.time, decimals: 3)),\"mmHg\":{\(p)},\"pump\":\(x.outputs.pump),\"inlets_open\":[\(inl)],\"exhausts_open\":[\(exh)]}")
+                let p = names.indices.map { "\(quoted[$0]):\(jsonNumber(x.pressures[$0], decimals: 2))" }.joined(separator: ",")
+                let inl = names.indices.filter { x.outputs.inlets.contains(index: $0) }.map { quoted[$0] }.joined(separator: ",")
+                let exh = names.indices.filter { x.outputs.exhausts.contains(index: $0) }.map { quoted[$0] }.joined(separator: ",")
+                try emit("{\"t_s\":\(jsonNumber(x.time, decimals: 3)),\"mmHg\":{\(p)},\"pump\":\(x.outputs.pump),\"inlets_open\":[\(inl)],\"exhausts_open\":[\(exh)]}")
             }
             let enc = JSONEncoder()
             enc.outputFormatting = [.sortedKeys]
             for e in try store.events(id) {
-                let obj = EventJSON(event: e.kind, t_s: e.time, cycle: e.cycle, chamber: e.chamber, mmHg: e.pressure, message: e.message)
+                // JSON has no nan or infinity: a damaged stored value exports as null.
+                let obj = EventJSON(event: e.kind, t_s: e.time.isFinite ? e.time : nil, cycle: e.cycle, chamber: e.chamber,
+                                    mmHg: e.pressure.flatMap { $0.isFinite ? $0 : nil }, message: e.message)
                 try emit(String(decoding: try enc.encode(obj), as: UTF8.self))
             }
         }
@@ -134,10 +137,27 @@ struct Export: ParsableCommand {
 
     struct EventJSON: Encodable {
         var event: String
-        var t_s: Double
+        var t_s: Double?
         var cycle: Int
         var chamber: String?
         var mmHg: Double?
         var message: String
     }
+}
+
+/// A JSON number with fixed decimals, or null for nan and infinities (which JSON cannot carry).
+func jsonNumber(_ v: Double, decimals: Int) -> String { v.isFinite ? formatFixed(v, decimals: decimals) : "null" }
+
+/// A JSON string literal.
+func jsonString(_ s: String) -> String {
+    var out = "\""
+    for u in s.unicodeScalars {
+        switch u {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case _ where u.value < 0x20: out += "\\u00" + (u.value < 0x10 ? "0" : "") + String(u.value, radix: 16)
+        default: out.unicodeScalars.append(u)
+        }
+    }
+    return out + "\""
 }

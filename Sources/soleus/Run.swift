@@ -52,7 +52,8 @@ struct Run: ParsableCommand {
         if speed != .realtime && !prepared.isSimulated {
             throw CLIError("--speed \(speed) needs the simulated backend; real hardware runs in real time")
         }
-        let store = try data.open()
+        let (store, lock) = try data.openForRun()
+        defer { withExtendedLifetime(lock) {} }
         let backend = prepared.makeBackend(seed: seed)
         let options = SessionRunner.Options(speed: speed)
         let runner = prepared.runner(backend: backend, sink: store, options: options)
@@ -80,13 +81,18 @@ struct Run: ParsableCommand {
             result = try runner.run(
                 commands: { _ in stopRequested.load(ordering: .relaxed) ? .stop : nil },
                 progress: { display.show($0) })
+        } catch let e as SessionLogError {
+            backend.vent()
+            display.finish()
+            throw CLIError(e.description)
         } catch {
             backend.vent()
             display.finish()
-            throw CLIError("session log failed: \(error) (the boot was vented)")
+            throw CLIError("\(error); the boot was vented, and nothing was run")
         }
         display.finish()
         printResult(result, plan: prepared.plan, dataDirectory: data.directory)
+        if result.end.reason == .storageFailure { printError("warning: the session log is incomplete: see session \(result.sessionID)") }
         if result.end.reason != .completed { throw ExitCode(result.end.reason == .stopped ? 130 : 1) }
     }
 

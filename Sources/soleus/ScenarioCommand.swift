@@ -60,6 +60,7 @@ struct ScenarioCommand: ParsableCommand {
         case .fault(let f): return "fault \(f)\(until)"
         case .operatorCommand(let c): return "operator: \(c)"
         case .loopStall(let l): return "loop ticks \(formatFixed(l * 1000, decimals: 1)) ms late\(until)"
+        case .storageFailure: return "session log storage fails\(until)"
         }
     }
 }

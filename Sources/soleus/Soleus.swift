@@ -31,8 +31,25 @@ struct DataOptions: ParsableArguments {
         return home + "/.local/share/soleus"
     }
 
-    func open() throws -> SessionStore {
-        do { return try SessionStore(directory: directory) } catch { throw CLIError("\(error)") }
+    /// Opens the store for reading; sessions left without an end by a killed run are marked
+    /// interrupted first (unless a run is in progress).
+    func open() throws -> (SessionStore, SessionStore.Recovery) {
+        let store: SessionStore
+        do { store = try SessionStore(directory: directory) } catch { throw CLIError(error.description) }
+        return (store, store.recoverInterrupted())
+    }
+
+    /// Opens the store for a run: takes the directory's lock (refusing a second run) and marks
+    /// sessions a killed run left without an end as interrupted.
+    func openForRun() throws -> (SessionStore, DataDirectoryLock) {
+        do {
+            let store = try SessionStore(directory: directory)
+            let lock = try DataDirectoryLock.acquire(directory: directory)
+            try store.markUnfinishedInterrupted()
+            return (store, lock)
+        } catch {
+            throw CLIError("\(error.description); nothing was run")
+        }
     }
 }
 

@@ -36,6 +36,8 @@ public enum AlarmCondition: Int, Sendable, CaseIterable, CustomStringConvertible
     case sustainedPressure
     case emergencyStop
     case loopOverrun
+    /// Raised by the session runner, not the supervisor: the session log cannot be written.
+    case storageFailure
 
     public struct Policy: Sendable {
         public var priority: AlarmPriority
@@ -63,6 +65,8 @@ public enum AlarmCondition: Int, Sendable, CaseIterable, CustomStringConvertible
         case .sustainedPressure: Policy(priority: .high, latching: true, reaction: .vent, meaning: "a chamber pressurised for longer than allowed")
         case .emergencyStop: Policy(priority: .high, latching: true, reaction: .vent, meaning: "emergency stop pressed")
         case .loopOverrun: Policy(priority: .medium, latching: false, reaction: .alarmOnly, meaning: "control loop tick started late")
+        // Therapy itself is unaffected, so it goes on; latching, because records were lost.
+        case .storageFailure: Policy(priority: .medium, latching: true, reaction: .alarmOnly, meaning: "the session log cannot be written (disk full or failing); records are being lost")
         }
     }
 
@@ -83,6 +87,7 @@ public enum AlarmCondition: Int, Sendable, CaseIterable, CustomStringConvertible
         case .sustainedPressure: "sustained-pressure"
         case .emergencyStop: "emergency-stop"
         case .loopOverrun: "loop-overrun"
+        case .storageFailure: "storage-failure"
         }
     }
 
