@@ -68,7 +68,7 @@ public enum ProtocolFile {
                 if perSet == nil { issues.add("session.cycles_per_set", "is required with sets") }
                 if let perSet { length = .sets(count: sets, cyclesPerSet: perSet, restSeconds: rest ?? 0) }
             }
-            if sets == nil && (perSet != nil || rest != nil) {
+            if !s.has("sets") && (perSet != nil || rest != nil) {
                 issues.add("session", "cycles_per_set and rest_between_sets_s only apply with sets")
             }
             s.rejectUnknownKeys()

@@ -132,10 +132,13 @@ public final class SessionRunner {
         // A failing store must not stop the control loop or the venting: the batch is kept (up
         // to the backlog bounds) and written at a later flush, the loss is counted, the
         // storage-failure alarm sounds, and the end reason says what was lost.
-        func flush() {
+        func flush(force: Bool = false) {
             guard !batch.isEmpty else { return }
+            // A failing store is retried every few seconds, not at every flush.
+            if storage.failing && !force && t < storage.retryAt { return }
             do { try sink.append(batch, to: id) } catch {
                 storage.failing = true
+                storage.retryAt = t + LogHealth.retrySeconds
                 if storage.failedAt == nil {
                     storage.failedAt = t
                     storage.firstError = "\(error)"
@@ -303,7 +306,7 @@ public final class SessionRunner {
                              message: "exhausts open, but not every chamber read below \(formatMMHg(limits.ventedBelow.mmHg)) mmHg within \(formatFixed(options.ventTimeout, decimals: 0)) s"))
         }
         backend.vent()
-        flush()
+        flush(force: true)
         if storage.failedAt != nil {
             if storage.failing {
                 storage.unwritten = (batch.samples.count, batch.events.count, batch.summaries.count)
@@ -386,9 +389,12 @@ struct LogHealth {
     static let maxBacklogSamples = 12_000
     /// Most events (and cycle summaries) held in memory while the store fails.
     static let maxBacklogEvents = 10_000
+    /// Session seconds between attempts to write to a failing store.
+    static let retrySeconds = 5.0
 
     var failing = false
     var failedAt: Double?
+    var retryAt = 0.0
     var firstError = ""
     var droppedSamples = 0
     var droppedEvents = 0
@@ -399,8 +405,8 @@ struct LogHealth {
 
     var lossText: String {
         var lost: [String] = []
-        if droppedSamples > 0 { lost.append("\(droppedSamples) samples") }
-        if droppedEvents > 0 { lost.append("\(droppedEvents) events") }
+        if droppedSamples > 0 { lost.append("\(droppedSamples) samples while storage failed") }
+        if droppedEvents > 0 { lost.append("\(droppedEvents) events while storage failed") }
         let u = unwritten
         if u.samples + u.events + u.summaries > 0 {
             lost.append("the last \(u.samples) samples, \(u.events) events and \(u.summaries) cycle summaries, which could not be written at the end")

@@ -14,12 +14,12 @@ struct Sessions: ParsableCommand {
             print("No sessions in \(store.path).")
             return
         }
-        print("   id  started                    duration  cycles  end           protocol")
+        print("   id  started                    duration  cycles  end               protocol")
         for s in list {
             let duration = s.duration.map(formatDuration) ?? "   -    "
             let cycles = s.cyclesCompleted.map { "\($0)" } ?? "-"
             let end = s.endReason ?? (recovery == .runInProgress ? "running" : "no end yet")
-            print(pad("\(s.id)", 5) + "  " + s.startedAt.padding(25) + "  " + duration + pad(cycles, 8) + "  " + end.padding(12) + "  " + s.protocolName)
+            print(pad("\(s.id)", 5) + "  " + s.startedAt.padding(25) + "  " + duration + pad(cycles, 8) + "  " + end.padding(16) + "  " + s.protocolName)
         }
     }
 }
