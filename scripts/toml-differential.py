@@ -643,7 +643,7 @@ def keep_failures(report, directory):
 def all_documents(corpus_dir, mutants, seed):
     corpus = load_corpus(corpus_dir)
     if not corpus:
-        raise SystemExit(f"toml-differential: no *.toml files under {corpus_dir}")
+        usage_error(f"no *.toml files under {corpus_dir}")
     documents = corpus + make_mutants(corpus, mutants, seed) + size_limit_documents()
     return corpus, documents
 
@@ -824,15 +824,20 @@ def short_json(value):
     return shorten(json.dumps(value, ensure_ascii=False), 120)
 
 
+def usage_error(message):
+    print(f"toml-differential: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def decoder_command(decoder):
     if os.sep in decoder:
         path = Path(decoder).resolve()
         if not (path.is_file() and os.access(path, os.X_OK)):
-            raise SystemExit(f"toml-differential: {decoder} is not an executable file")
+            usage_error(f"{decoder} is not an executable file")
         return [str(path)]
     found = shutil.which(decoder)
     if not found:
-        raise SystemExit(f"toml-differential: {decoder} not found on PATH")
+        usage_error(f"{decoder} not found on PATH")
     return [found]
 
 

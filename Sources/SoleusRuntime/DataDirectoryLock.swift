@@ -57,12 +57,3 @@ public final class DataDirectoryLock: Sendable {
         return Int(String(decoding: buf[0..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
     }
 }
-
-/// The operating system's reason in an error from Foundation's file APIs.
-func posixReason(_ error: any Error) -> String {
-    let ns = error as NSError
-    if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
-        return String(cString: strerror(Int32(underlying.code)))
-    }
-    return ns.localizedDescription
-}

@@ -56,14 +56,21 @@ public final class SessionStore: SessionSink, Sendable {
                 throw StoreError("the data directory \(directory) is not a directory (it is a file); give --data a directory")
             }
         } else {
-            do {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            } catch {
-                throw StoreError("cannot create the data directory \(directory): \(posixReason(error))")
-            }
+            try makeDirectories(directory)
         }
         guard access(directory, W_OK | X_OK) == 0 else {
             throw StoreError("cannot write to the data directory \(directory): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// `mkdir -p`, with the operating system's reason when it fails.
+    static func makeDirectories(_ directory: String) throws(StoreError) {
+        var path = directory.hasPrefix("/") ? "" : "."
+        for part in directory.split(separator: "/") {
+            path += "/" + part
+            if mkdir(path, 0o755) != 0 && errno != EEXIST {
+                throw StoreError("cannot create the data directory \(directory): \(String(cString: strerror(errno)))")
+            }
         }
     }
 
@@ -289,8 +296,16 @@ public final class SessionStore: SessionSink, Sendable {
             backend: try d.value("backend"), chambers: chambers, speed: try d.value("speed"), level: try d.value("level"))
     }
 
-    public func sessions() throws -> [SessionInfo] {
-        try reading("list the sessions of") { db in try Row.fetchAll(db, sql: "SELECT * FROM session ORDER BY id").map(Self.info) }
+    /// Every session, oldest first. A row with damaged values is listed as an error naming it,
+    /// so it cannot hide the others.
+    public func sessions() throws -> [Result<SessionInfo, StoreError>] {
+        try reading("list the sessions of") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM session ORDER BY id").map { row in
+                do { return .success(try Self.info(row)) } catch let e as StoreError { return .failure(e) } catch {
+                    return .failure(StoreError("a session row is damaged: \(error)"))
+                }
+            }
+        }
     }
 
     public func session(_ id: Int64) throws -> SessionInfo? {

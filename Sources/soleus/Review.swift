@@ -15,7 +15,14 @@ struct Sessions: ParsableCommand {
             return
         }
         print("   id  started                    duration  cycles  end               protocol")
-        for s in list {
+        for entry in list {
+            let s: SessionStore.SessionInfo
+            switch entry {
+            case .success(let info): s = info
+            case .failure(let e):
+                print("    ?  damaged: \(e.description)")
+                continue
+            }
             let duration = s.duration.map(formatDuration) ?? "   -    "
             let cycles = s.cyclesCompleted.map { "\($0)" } ?? "-"
             let end = s.endReason ?? (recovery == .runInProgress ? "running" : "no end yet")
