@@ -12,10 +12,12 @@ deletions, insertions, line shuffles, truncations and tricky TOML fragments), is
 
 Per document the two must agree: both accept with equal values (floats compared as numbers,
 including the sign of zero), or both reject (messages are not compared). The one allowed
-difference is a refusal that the decoder marks `"limit": true` when the document really exceeds
+differences are a refusal that the decoder marks `"limit": true` when the document really exceeds
 one of Soleus's limits: tables/arrays nested more than 32 deep (the root table is depth 0), an
 integer outside 64 bits, a file over 1 MiB, or two keys of one table that are equal after Unicode
-NFC normalization. Everything else, and any crash or hang of the decoder, is a failure.
+NFC normalization; and a leading UTF-8 byte-order mark, which the decoder skips (the TOML
+compliance suite accepts it) and tomllib rejects, when tomllib gives the same value without it.
+Everything else, and any crash or hang of the decoder, is a failure.
 
     toml-differential.py DECODER CORPUS_DIR [--mutants N] [--seed S] [--keep-failures DIR]
     toml-differential.py --self-test [CORPUS_DIR] [--mutants N] [--seed S]
@@ -264,10 +266,11 @@ def first_difference(expected, actual, names=("tomllib", "decoder"), path=()):
 ACCEPTED = "accepted by both"
 REJECTED = "rejected by both"
 LIMIT = "allowed deviation (limit)"
+BOM_SKIPPED = "allowed deviation (byte-order mark)"
 FAILURE = "failure"
 
 
-def judge(reference, decoded, size):
+def judge(reference, decoded, size, data=b""):
     """(verdict, detail) for one document."""
     if decoded.crash:
         return FAILURE, "the decoder crashed"
@@ -283,6 +286,12 @@ def judge(reference, decoded, size):
         return FAILURE, "the decoder claims a limit, but the document exceeds none"
     if reference.ok:
         return FAILURE, "tomllib accepts, the decoder rejects"
+    if data.startswith(BOM):
+        # The TOML compliance suite (valid/utf8-bom-*.toml) accepts a leading byte-order mark;
+        # tomllib does not. Allowed only when tomllib gives the same value without it.
+        without = reference_outcome(data[len(BOM):])
+        if without.ok and not first_difference(without.value, decoded.value):
+            return BOM_SKIPPED, "a leading byte-order mark, skipped"
     return FAILURE, "tomllib rejects, the decoder accepts"
 
 
@@ -576,7 +585,7 @@ def check_stdin_mode(command, document, batch, workdir):
 
 @dataclass
 class Report:
-    counts: dict = field(default_factory=lambda: {ACCEPTED: 0, REJECTED: 0, LIMIT: 0, FAILURE: 0})
+    counts: dict = field(default_factory=lambda: {ACCEPTED: 0, REJECTED: 0, LIMIT: 0, BOM_SKIPPED: 0, FAILURE: 0})
     failures: list = field(default_factory=list)  # (Document, tomllib Outcome, decoder Outcome, detail)
     total: int = 0
 
@@ -598,7 +607,7 @@ def compare(command, documents, log=print):
         for document in documents:
             reference = reference_outcome(document.data)
             outcome = decoded[document.name]
-            verdict, detail = judge(reference, outcome, len(document.data))
+            verdict, detail = judge(reference, outcome, len(document.data), document.data)
             if document.from_corpus and not outcome.crash:
                 # Corpus files also go through the stdin mode, which must agree with --batch.
                 stdin_problem = check_stdin_mode(command, document, outcome, workdir)
@@ -614,8 +623,8 @@ def compare(command, documents, log=print):
 def print_report(report, heading):
     print(heading)
     print(f"  documents:                 {report.total}")
-    for verdict in (ACCEPTED, REJECTED, LIMIT):
-        print(f"  {verdict + ':':27}{report.counts[verdict]}")
+    for verdict in (ACCEPTED, REJECTED, LIMIT, BOM_SKIPPED):
+        print(f"  {verdict + ':':37}{report.counts[verdict]}")
     print(f"  failures:                  {report.counts[FAILURE]}")
     if report.failures:
         shown = report.failures[:FAILURES_SHOWN]
@@ -796,19 +805,20 @@ def self_test(corpus_dir, mutants, seed):
     counts, problems = check_corpus(corpus_dir)
     summary = ", ".join(f"{folder}/ {count}" for folder, count in sorted(counts.items()))
     print(f"self-test: corpus {corpus_dir} ({summary}): {'ok' if not problems else 'PROBLEMS'}")
-    problems += check_rules()
-    print(f"self-test: comparison rules: {'ok' if not problems else 'PROBLEMS'}")
+    rule_problems = check_rules()
+    print(f"self-test: comparison rules: {'ok' if not rule_problems else 'PROBLEMS'}")
+    problems += rule_problems
     fault_problems = check_fault_detection(script)
     print(f"self-test: injected faults caught: {'ok' if not fault_problems else 'PROBLEMS'}")
     problems += fault_problems
     for problem in problems:
         print(f"  {problem}")
+    if problems:
+        print(f"self-test: {len(problems)} problems with the harness or corpus")
     _, documents = all_documents(corpus_dir, mutants, seed)
     report = compare([sys.executable, str(script), "--as-decoder"], documents)
     heading = f"self-test: tomllib against itself behind the decoder interface ({mutants} mutants, seed {seed})"
     print_report(report, heading)
-    if problems:
-        print(f"self-test: {len(problems)} problems with the harness or corpus")
     return 1 if problems or report.counts[FAILURE] else 0
 
 

@@ -65,9 +65,6 @@ struct Run: ParsableCommand {
         sigaddset(&mask, SIGINT)
         sigaddset(&mask, SIGTERM)
         sigprocmask(SIG_UNBLOCK, &mask, nil)
-        // A file-size limit (RLIMIT_FSIZE) must fail the write, as a full disk does, not kill
-        // the process in the middle of therapy.
-        signal(SIGXFSZ, SIG_IGN)
         signal(SIGINT) { _ in stopRequested.store(true, ordering: .relaxed) }
         signal(SIGTERM) { _ in stopRequested.store(true, ordering: .relaxed) }
         defer {

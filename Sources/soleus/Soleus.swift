@@ -34,6 +34,7 @@ struct DataOptions: ParsableArguments {
     /// Opens the store for reading; sessions left without an end by a killed run are marked
     /// interrupted first (unless a run is in progress).
     func open() throws -> (SessionStore, SessionStore.Recovery) {
+        ignoreFileSizeSignal()
         let store: SessionStore
         do { store = try SessionStore(directory: directory) } catch { throw CLIError(error.description) }
         return (store, store.recoverInterrupted())
@@ -42,6 +43,7 @@ struct DataOptions: ParsableArguments {
     /// Opens the store for a run: takes the directory's lock (refusing a second run) and marks
     /// sessions a killed run left without an end as interrupted.
     func openForRun() throws -> (SessionStore, DataDirectoryLock) {
+        ignoreFileSizeSignal()
         do {
             let store = try SessionStore(directory: directory)
             let lock = try DataDirectoryLock.acquire(directory: directory)
@@ -73,4 +75,10 @@ struct Info: ParsableCommand {
         print("libmodbus \(SystemLibraries.modbusVersion)")
         print("data directory \(data.directory)")
     }
+}
+
+/// A file-size limit (RLIMIT_FSIZE) must fail a write, as a full disk does, not kill the process
+/// (SIGXFSZ's default), least of all in the middle of therapy.
+func ignoreFileSizeSignal() {
+    signal(SIGXFSZ, SIG_IGN)
 }

@@ -84,7 +84,7 @@ struct TOMLParser {
         let name = dotted(key)
         var table = root
         for part in key.dropLast() {
-            switch table.entries[part] {
+            switch try table.entry(part, at: start) {
             case nil:
                 let child = try TableBuilder(origin: .implicit, depth: table.depth + 1, at: start)
                 table.entries[part] = .table(child)
@@ -97,7 +97,7 @@ struct TOMLParser {
         }
         let stem = key[key.count - 1]
         if isArray { return try appendArrayTable(stem, to: table, name: name, at: start) }
-        switch table.entries[stem] {
+        switch try table.entry(stem, at: start) {
         case nil:
             let child = try TableBuilder(origin: .header, depth: table.depth + 1, at: start)
             table.entries[stem] = .table(child)
@@ -117,7 +117,7 @@ struct TOMLParser {
 
     private func appendArrayTable(_ stem: String, to table: TableBuilder, name: String, at start: Int) throws(TOMLSyntaxError) -> TableBuilder {
         let item = try TableBuilder(origin: .header, depth: table.depth + 2, at: start)
-        switch table.entries[stem] {
+        switch try table.entry(stem, at: start) {
         case nil:
             table.entries[stem] = .tableArray(TableArray(item))
         case .tableArray(let a):
@@ -145,7 +145,7 @@ struct TOMLParser {
         let value = try self.value(depth: table.depth + key.count)
         var parent = table
         for part in key.dropLast() {
-            switch parent.entries[part] {
+            switch try parent.entry(part, at: start) {
             case nil:
                 let child = try TableBuilder(origin: .dotted, depth: parent.depth + 1, at: start)
                 parent.entries[part] = .table(child)
@@ -162,11 +162,7 @@ struct TOMLParser {
             }
         }
         let stem = key[key.count - 1]
-        if let existing = parent.entries.index(forKey: stem) {
-            // Swift compares strings by canonical equivalence, TOML by code points.
-            if !parent.entries[existing].key.unicodeScalars.elementsEqual(stem.unicodeScalars) {
-                throw TOMLSyntaxError(offset: start, "keys \"\(parent.entries[existing].key)\" and \"\(stem)\" are the same text in different Unicode forms", isLimit: true)
-            }
+        if try parent.entry(stem, at: start) != nil {
             throw TOMLSyntaxError(offset: start, "duplicate key \"\(dotted(key))\"" + (inline ? " in an inline table" : ""))
         }
         parent.entries[stem] = .value(value)
@@ -179,10 +175,8 @@ struct TOMLParser {
         var parts: [String] = []
         while true {
             skipWhitespace()
+            // No count limit here: the tables a long key creates meet the depth limit.
             parts.append(try simpleKey())
-            if parts.count > TOMLLimits.maxDepth {
-                throw error("a key of more than \(TOMLLimits.maxDepth) dotted parts", isLimit: true)
-            }
             skipWhitespace()
             guard peek() == UInt8(ascii: ".") else { return parts }
             pos += 1
@@ -660,6 +654,18 @@ private final class TableBuilder {
     }
 
     func node() throws(TOMLSyntaxError) -> [String: TOMLNode] { try entriesAsNodes() }
+
+    /// The entry under `key`. Swift compares strings by canonical equivalence, TOML by code
+    /// points: two keys that are the same text in different Unicode forms are distinct in TOML
+    /// but one key here, so such a document is refused rather than silently merged.
+    func entry(_ key: String, at offset: Int) throws(TOMLSyntaxError) -> Entry? {
+        guard let i = entries.index(forKey: key) else { return nil }
+        let existing = entries[i].key
+        guard existing.unicodeScalars.elementsEqual(key.unicodeScalars) else {
+            throw TOMLSyntaxError(offset: offset, "keys \"\(existing)\" and \"\(key)\" are the same text in different Unicode forms", isLimit: true)
+        }
+        return entries[i].value
+    }
 
     /// The table as plain values (recursion bounded by ``TOMLLimits/maxDepth``).
     func entriesAsNodes() throws(TOMLSyntaxError) -> [String: TOMLNode] {
