@@ -10,6 +10,8 @@ let package = Package(
     products: [
         .executable(name: "soleus", targets: ["soleus"]),
         .executable(name: "soleus-toml-decode", targets: ["soleus-toml-decode"]),
+        // For the fuzzing package in Fuzz/.
+        .library(name: "SoleusConfig", targets: ["SoleusConfig"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

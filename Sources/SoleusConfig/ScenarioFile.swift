@@ -69,8 +69,14 @@ public enum ScenarioFile {
     /// Loads a scenario and checks its chamber names against the profile it names.
     public static func load(path: String) throws(ConfigError) -> Scenario {
         let text = try readTextFile(path)
-        let root = try TOMLNode.parse(text, file: path)
         let dir = path.contains("/") ? String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)]) : "."
+        return try parse(text, file: path, directory: dir)
+    }
+
+    /// Parses scenario text; its protocol and profile paths are resolved against `directory`
+    /// (the profile is read to check chamber names).
+    public static func parse(_ text: String, file path: String, directory dir: String) throws(ConfigError) -> Scenario {
+        let root = try TOMLNode.parse(text, file: path)
         let issues = IssueCollector()
         var doc = TableReader(root, path: "", issues: issues)
         var head = doc.table("scenario", required: true)

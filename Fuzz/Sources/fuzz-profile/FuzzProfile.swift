@@ -1,0 +1,16 @@
+import CFuzzerDriver
+import SoleusConfig
+
+/// The hardware-profile reader on any text.
+func fuzzProfile(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    guard let data else { return 0 }
+    guard let text = String(validating: UnsafeBufferPointer(start: data, count: size), as: UTF8.self) else { return 0 }
+    _ = try? HardwareProfileFile.parse(text, file: "fuzz.toml")
+    return 0
+}
+
+/// The entry point SwiftPM links for this executable: libFuzzer's driver, fed by ``fuzzProfile``.
+@_cdecl("fuzz_profile_main")
+func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    soleus_fuzz_main(argc, argv, { data, size in fuzzProfile(data, size) })
+}
