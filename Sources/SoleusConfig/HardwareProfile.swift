@@ -207,7 +207,7 @@ public enum HardwareProfileFile {
             }
             let v = e.number("volume_l", upTo: 100, "l", required: true)
             let c = e.number("compliance_l_per_mmHg", upTo: 1, "l/mmHg", required: true)
-            let leak = e.number("leak", upTo: 10, "") ?? 0
+            let leak = e.number("leak", upTo: 10, "(orifice coefficient)") ?? 0
             if let v, v <= 0 { issues.add(e.keyPath("volume_l"), "must be above 0"); ok = false }
             if let c, c < 0 { issues.add(e.keyPath("compliance_l_per_mmHg"), "must be 0 or more"); ok = false }
             if leak < 0 { issues.add(e.keyPath("leak"), "must be 0 or more"); ok = false }

@@ -153,7 +153,7 @@ public enum ScenarioFile {
         func withChamber(_ make: (Int) -> Scenario.Fault) -> Scenario.Action? { chamber(&e).map { .fault(make($0)) } }
         switch kind {
         case "leak":
-            let k = e.number("coefficient", in: 0...10, "", required: true)
+            let k = e.number("coefficient", in: 0...10, "(orifice coefficient)", required: true)
             return k.flatMap { k in withChamber { .leak(chamber: $0, coefficient: k) } }
         case "inlet-stuck-open": return withChamber { .inlet(chamber: $0, .stuckOpen) }
         case "inlet-stuck-closed": return withChamber { .inlet(chamber: $0, .stuckClosed) }

@@ -50,6 +50,7 @@ public final class SessionStore: SessionSink, Sendable {
 
     /// Creates `directory` if it is missing; refuses a path that is not a directory.
     static func prepareDirectory(_ directory: String) throws(StoreError) {
+        guard !directory.isEmpty else { throw StoreError("the data directory is an empty path; give --data a directory") }
         var st = stat()
         if stat(directory, &st) == 0 {
             guard st.st_mode & S_IFMT == S_IFDIR else {
