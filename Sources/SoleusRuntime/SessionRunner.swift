@@ -159,6 +159,11 @@ public final class SessionRunner {
         func log(_ e: SessionEvent) {
             if batch.events.count < LogHealth.maxBacklogEvents { batch.events.append(e) } else { storage.droppedEvents += 1 }
         }
+        func keep(_ summaries: [CycleSummary]) {
+            let room = max(0, LogHealth.maxBacklogEvents - batch.summaries.count)
+            batch.summaries += summaries.prefix(room)
+            storage.droppedSummaries += max(0, summaries.count - room)
+        }
         func record(_ s: SessionSample) {
             if batch.samples.count < LogHealth.maxBacklogSamples { batch.samples.append(s) } else { storage.droppedSamples += 1 }
         }
@@ -217,7 +222,7 @@ public final class SessionRunner {
             transitions.removeAll(keepingCapacity: true)
             summarizer.add(readings: inputs.pressures)
             if !summarizer.completed.isEmpty {
-                batch.summaries += summarizer.completed
+                keep(summarizer.completed)
                 allSummaries += summarizer.completed
                 summarizer.clearCompleted()
             }
@@ -267,7 +272,7 @@ public final class SessionRunner {
             pacing.wait(untilSessionTime: Double(k) * tick)
         }
         summarizer.closeCycle()
-        batch.summaries += summarizer.completed
+        keep(summarizer.completed)
         allSummaries += summarizer.completed
 
         // The venting tail, common to every exit: safe outputs, and wait for the pressures to fall.
@@ -398,15 +403,17 @@ struct LogHealth {
     var firstError = ""
     var droppedSamples = 0
     var droppedEvents = 0
+    var droppedSummaries = 0
     /// Records still in memory when the session ended with the store failing.
     var unwritten: (samples: Int, events: Int, summaries: Int) = (0, 0, 0)
 
-    var lostAnything: Bool { droppedSamples + droppedEvents + unwritten.samples + unwritten.events + unwritten.summaries > 0 }
+    var lostAnything: Bool { droppedSamples + droppedEvents + droppedSummaries + unwritten.samples + unwritten.events + unwritten.summaries > 0 }
 
     var lossText: String {
         var lost: [String] = []
         if droppedSamples > 0 { lost.append("\(droppedSamples) samples while storage failed") }
         if droppedEvents > 0 { lost.append("\(droppedEvents) events while storage failed") }
+        if droppedSummaries > 0 { lost.append("\(droppedSummaries) cycle summaries while storage failed") }
         let u = unwritten
         if u.samples + u.events + u.summaries > 0 {
             lost.append("the last \(u.samples) samples, \(u.events) events and \(u.summaries) cycle summaries, which could not be written at the end")
