@@ -23,10 +23,17 @@ struct CLI {
         var stderr: String
     }
 
-    static func run(_ args: [String]) throws -> Result {
+    /// Runs `soleus` with `args`; with `fileSizeLimitKiB`, under that file-size limit (writes past
+    /// it fail as on a full disk).
+    static func run(_ args: [String], fileSizeLimitKiB: Int? = nil) throws -> Result {
         let p = Process()
-        p.executableURL = binary
-        p.arguments = args
+        if let kib = fileSizeLimitKiB {
+            p.executableURL = URL(fileURLWithPath: "/bin/bash")
+            p.arguments = ["-c", "ulimit -f \(kib); exec \"$0\" \"$@\"", binary.path] + args
+        } else {
+            p.executableURL = binary
+            p.arguments = args
+        }
         p.currentDirectoryURL = URL(fileURLWithPath: root)
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
@@ -36,6 +43,26 @@ struct CLI {
         let e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    /// Starts a `soleus run` in the background and returns once its session is running (its
+    /// first line printed), with the rest of its output still to read.
+    static func startRun(_ args: [String]) throws -> (Process, FileHandle) {
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = ["run"] + args
+        p.currentDirectoryURL = URL(fileURLWithPath: root)
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = Pipe()
+        try p.run()
+        var seen = Data()
+        while !String(decoding: seen, as: UTF8.self).contains("Ctrl-C stops") {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen += chunk
+        }
+        return (p, out.fileHandleForReading)
     }
 
     static func tempDir() -> String {
@@ -181,26 +208,13 @@ release = { at_s = 8 }
 
     @Test func interruptStopsTheSessionVented() throws {
         let data = CLI.tempDir()
-        let p = Process()
-        p.executableURL = CLI.binary
-        p.arguments = ["run", "protocols/dvt-3-chamber.toml", "--hardware", "hardware/sim-3-dvt.toml", "--speed", "20", "--data", data, "--quiet"]
-        p.currentDirectoryURL = URL(fileURLWithPath: CLI.root)
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = Pipe()
-        try p.run()
-        // Wait until the session is running (its first line is printed), then press Ctrl-C.
-        var seen = Data()
-        while !String(decoding: seen, as: UTF8.self).contains("Ctrl-C stops") {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            seen += chunk
-        }
+        // Once the session is running, press Ctrl-C.
+        let (p, out) = try CLI.startRun(["protocols/dvt-3-chamber.toml", "--hardware", "hardware/sim-3-dvt.toml", "--speed", "20", "--data", data, "--quiet"])
         usleep(300_000)
         p.interrupt()
-        let rest = out.fileHandleForReading.readDataToEndOfFile()
+        let rest = out.readDataToEndOfFile()
         p.waitUntilExit()
-        let text = String(decoding: seen + rest, as: UTF8.self)
+        let text = String(decoding: rest, as: UTF8.self)
         #expect(p.terminationStatus == 130)
         #expect(text.contains("stopped — stopped by the operator"))
         let show = try CLI.run(["show", "1", "--data", data])

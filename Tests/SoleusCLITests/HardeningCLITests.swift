@@ -2,27 +2,11 @@ import Foundation
 import Testing
 
 /// The CLI as a user meets it when things are wrong: bad arguments, files that are not files,
-/// a full disk, a second run, a killed run. Every case is a clear message, and no stored session
+/// a full disk (a file-size limit makes writes fail as a full disk does), a second run, a killed run. Every case is a clear message, and no stored session
 /// is lost.
 @Suite struct HardeningCLITests {
     static let dvt = "protocols/dvt-3-chamber.toml"
     static let dvtBoot = "hardware/sim-3-dvt.toml"
-
-    /// `soleus` with a file-size limit (blocks of 1 KiB): writes past it fail as on a full disk.
-    func runLimited(_ kib: Int, _ args: [String]) throws -> CLI.Result {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = ["-c", "ulimit -f \(kib); exec \"$0\" \"$@\"", CLI.binary.path] + args
-        p.currentDirectoryURL = URL(fileURLWithPath: CLI.root)
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return CLI.Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
-    }
 
     func dvtCycles(_ n: Int) throws -> String {
         let text = try String(contentsOfFile: CLI.root + "/" + Self.dvt, encoding: .utf8)
@@ -67,7 +51,7 @@ import Testing
 
     @Test func aFullDiskBeforeTheRunRunsNothing() throws {
         let data = CLI.tempDir()
-        let r = try runLimited(1, ["run", Self.dvt, "--hardware", Self.dvtBoot, "--speed", "max", "--quiet", "--data", data])
+        let r = try CLI.run(["run", Self.dvt, "--hardware", Self.dvtBoot, "--speed", "max", "--quiet", "--data", data], fileSizeLimitKiB: 1)
         #expect(r.status == 1)
         #expect(r.stderr.contains("cannot open the session database \(data)/soleus.sqlite"))
         #expect(r.stderr.contains("nothing was run"))
@@ -78,7 +62,7 @@ import Testing
         let data = CLI.tempDir()
         let first = try CLI.run(["run", try dvtCycles(1), "--hardware", Self.dvtBoot, "--speed", "max", "--quiet", "--data", data])
         #expect(first.status == 0)
-        let r = try runLimited(200, ["run", try dvtCycles(6), "--hardware", Self.dvtBoot, "--speed", "max", "--quiet", "--data", data])
+        let r = try CLI.run(["run", try dvtCycles(6), "--hardware", Self.dvtBoot, "--speed", "max", "--quiet", "--data", data], fileSizeLimitKiB: 200)
         #expect(r.status == 1)
         let list = try CLI.run(["sessions", "--data", data])
         let lines = list.stdout.split(separator: "\n")
@@ -100,20 +84,7 @@ import Testing
 
     @Test func aSecondRunIsRefusedAndAKilledRunShowsAsInterruptedWithItsSamples() throws {
         let data = CLI.tempDir()
-        let a = Process()
-        a.executableURL = CLI.binary
-        a.arguments = ["run", Self.dvt, "--hardware", Self.dvtBoot, "--speed", "20", "--quiet", "--data", data]
-        a.currentDirectoryURL = URL(fileURLWithPath: CLI.root)
-        let out = Pipe()
-        a.standardOutput = out
-        a.standardError = Pipe()
-        try a.run()
-        var seen = Data()
-        while !String(decoding: seen, as: UTF8.self).contains("Ctrl-C stops") {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            seen += chunk
-        }
+        let (a, _) = try CLI.startRun([Self.dvt, "--hardware", Self.dvtBoot, "--speed", "20", "--quiet", "--data", data])
         usleep(1_500_000)  // 30 s of session at 20×: several flushes stored
 
         let b = try CLI.run(["run", Self.dvt, "--hardware", Self.dvtBoot, "--speed", "max", "--quiet", "--data", data])
