@@ -372,7 +372,9 @@ func describeAlarm(_ c: AlarmCondition, _ d: AlarmDetail, names: [String], input
     case .targetNotReached: what = "\(chamber) at \(formatMMHg(v)) mmHg has not reached \(formatMMHg(l)) mmHg in time"
     case .leak: what = "\(chamber) inlet open \(formatFixed(v, decimals: 0)) % of the time topping up while holding (limit \(formatFixed(l, decimals: 0)) %)"
     case .riseInletClosed:
-        what = l >= 5 ? "\(chamber) rose \(formatMMHg(v)) mmHg with both valves closed" : "\(chamber) needed \(Int(saturating: v)) exhaust trims in the window while holding"
+        what = d.check == 1
+            ? "\(chamber) needed \(Int(saturating: v)) exhaust trims in the window while holding (limit \(Int(saturating: l)))"
+            : "\(chamber) rose \(formatMMHg(v)) mmHg with both valves closed (limit \(formatMMHg(l)) mmHg)"
     case .occlusion: what = "\(chamber) rising at \(formatFixed(v, decimals: 0)) mmHg/s (limit \(formatFixed(l, decimals: 0)) mmHg/s)"
     case .noPressureRise: what = "pump on for the check time, best rise \(formatMMHg(v)) mmHg (need \(formatMMHg(l)) mmHg)"
     case .sensorFault:
@@ -383,6 +385,7 @@ func describeAlarm(_ c: AlarmCondition, _ d: AlarmDetail, names: [String], input
     case .sustainedPressure: what = "\(chamber) above the low threshold for \(formatFixed(v, decimals: 0)) s (limit \(formatFixed(l, decimals: 0)) s)"
     case .emergencyStop: what = "emergency stop pressed"
     case .loopOverrun: what = "tick started \(formatFixed(v * 1000, decimals: 1)) ms late"
+    case .loopStall: what = "tick started \(formatFixed(v * 1000, decimals: 0)) ms late, past the stale-readings limit of \(formatFixed(l * 1000, decimals: 0)) ms"
     case .storageFailure: what = "the session log cannot be written (see the storage-error event); therapy continues"
     }
     return "\(c) — \(what)"

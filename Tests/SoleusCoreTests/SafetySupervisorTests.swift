@@ -219,6 +219,20 @@ func jitter(_ t: Double) -> Double { ((t * 100).rounded().truncatingRemainder(di
         #expect(!b.s.safeState)
     }
 
+    @Test func aStallPastTheStaleReadingsLimitVentsAndLatches() {
+        var b = Bench()
+        let late = b.run(0.01, p: { t in [jitter(t), 0, 0] }, lateness: 0.1)
+        #expect(late == AlarmSet(.loopOverrun))
+        #expect(!b.s.safeState)
+        let stalled = b.run(0.01, p: { t in [jitter(t), 0, 0] }, lateness: 0.101)
+        #expect(stalled.contains(.loopStall))
+        #expect(b.s.safeState && b.s.cause == .loopStall)
+        #expect(AlarmCondition.loopStall.policy.priority == .high && AlarmCondition.loopStall.policy.latching)
+        // On time again, the safe state stays.
+        b.run(0.1, p: { t in [jitter(t), 0, 0] }, out: inflating(0), sp: [40, 0, 0])
+        #expect(b.s.safeState)
+    }
+
     @Test func chambersBeyondTheBootAreIgnored() {
         var b = Bench(chambers: 2)
         #expect(b.run(0.1, p: { t in [jitter(t), jitter(t), 999] }).isEmpty)

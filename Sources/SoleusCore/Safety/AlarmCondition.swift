@@ -36,6 +36,8 @@ public enum AlarmCondition: Int, Sendable, CaseIterable, CustomStringConvertible
     case sustainedPressure
     case emergencyStop
     case loopOverrun
+    /// A tick so late that the readings it acts on are older than the stale-readings limit.
+    case loopStall
     /// Raised by the session runner, not the supervisor: the session log cannot be written.
     case storageFailure
 
@@ -65,6 +67,8 @@ public enum AlarmCondition: Int, Sendable, CaseIterable, CustomStringConvertible
         case .sustainedPressure: Policy(priority: .high, latching: true, reaction: .vent, meaning: "a chamber pressurised for longer than allowed")
         case .emergencyStop: Policy(priority: .high, latching: true, reaction: .vent, meaning: "emergency stop pressed")
         case .loopOverrun: Policy(priority: .medium, latching: false, reaction: .alarmOnly, meaning: "control loop tick started late")
+        // As stale as lost readings: nothing watched the chambers for that long.
+        case .loopStall: Policy(priority: .high, latching: true, reaction: .vent, meaning: "control loop stalled longer than the stale-readings limit")
         // Therapy itself is unaffected, so it goes on; latching, because records were lost.
         case .storageFailure: Policy(priority: .medium, latching: true, reaction: .alarmOnly, meaning: "the session log cannot be written (disk full or failing); records are being lost")
         }
@@ -87,6 +91,7 @@ public enum AlarmCondition: Int, Sendable, CaseIterable, CustomStringConvertible
         case .sustainedPressure: "sustained-pressure"
         case .emergencyStop: "emergency-stop"
         case .loopOverrun: "loop-overrun"
+        case .loopStall: "loop-stall"
         case .storageFailure: "storage-failure"
         }
     }
@@ -116,10 +121,14 @@ public struct AlarmDetail: Sendable, Equatable {
     public var value: Double
     /// The threshold it crossed, or NaN.
     public var limit: Double
+    /// Which of the condition's checks detected it, for conditions with more than one (0: the
+    /// first; for `rise-inlet-closed`, 1 = too many exhaust trims while holding).
+    public var check: Int
 
-    public init(chamber: Int = -1, value: Double = .nan, limit: Double = .nan) {
+    public init(chamber: Int = -1, value: Double = .nan, limit: Double = .nan, check: Int = 0) {
         self.chamber = chamber
         self.value = value
         self.limit = limit
+        self.check = check
     }
 }

@@ -57,6 +57,7 @@ public struct SafetySupervisor: Sendable {
         if inputs.emergencyStop { raise(.emergencyStop, AlarmDetail()) }
         if inputs.age > settings.staleAfter { raise(.staleReadings, AlarmDetail(value: inputs.age, limit: settings.staleAfter)) }
         if lateness > settings.overrunAfter { raise(.loopOverrun, AlarmDetail(value: lateness, limit: settings.overrunAfter)) }
+        if lateness > settings.staleAfter { raise(.loopStall, AlarmDetail(value: lateness, limit: settings.staleAfter)) }
         updateMeans(inputs.pressures)
         for c in 0..<chamberCount {
             checkSensor(c, time: time, reading: inputs.pressures[c], out: out, setPoint: command.setPoints[c])
@@ -198,7 +199,7 @@ public struct SafetySupervisor: Sendable {
             }
             let trims = w.trims.countRecent(time, window: settings.trimWindow)
             if trims >= settings.holdTrims {
-                raise(.riseInletClosed, AlarmDetail(chamber: c, value: Double(trims), limit: Double(settings.holdTrims)))
+                raise(.riseInletClosed, AlarmDetail(chamber: c, value: Double(trims), limit: Double(settings.holdTrims), check: 1))
             }
         }
         if !holding {
