@@ -37,6 +37,8 @@ public struct SessionResult: Sendable {
     /// Seconds from the end of therapy until every chamber read below the vented threshold; nil if
     /// that was not confirmed within the vent timeout.
     public var ventedAfter: Double?
+    /// Why venting was not confirmed, naming the chambers (nil when it was).
+    public var ventUnconfirmed: String?
     /// Cycle summaries of the whole session.
     public var summaries: [CycleSummary]
     /// Every alarm raised, in order.
@@ -229,7 +231,7 @@ public final class SessionRunner {
             if k % sampleEvery == 0 { record(SessionSample(time: t, pressures: inputs.pressures, outputs: out)) }
             if supervisor.safeState && !wasSafe, let cause = supervisor.cause {
                 reason = .safetyTrip
-                detail = "\(cause): " + describeAlarm(cause, supervisor.details[cause.rawValue], names: names, inputs: inputs) + "; all chambers vented"
+                detail = "\(cause): " + describeAlarm(cause, supervisor.details[cause.rawValue], names: names, inputs: inputs)
                 log(SessionEvent(time: t, cycle: controller.cycleNumber, kind: "safe-state",
                                  message: "safe state forced by \(cause): pump off, inlets closed, exhausts open"))
                 break therapy
@@ -276,8 +278,12 @@ public final class SessionRunner {
         allSummaries += summarizer.completed
 
         // The venting tail, common to every exit: safe outputs, and wait for the pressures to fall.
+        // Only fresh readings of sensors still trusted can confirm it.
         let ventStart = t
         var ventedAfter: Double?
+        var trustedVentedAfter: Double?
+        var lastVentInputs: BootInputs?
+        let untrusted = supervisor.untrustedSensors
         var belowTicks = 0
         let ventConfirmTicks = max(1, Int((0.2 / tick).rounded()))
         backend.vent()
@@ -288,28 +294,41 @@ public final class SessionRunner {
             if tv - ventStart > options.ventTimeout { break }
             pacing.wait(untilSessionTime: tv)
             guard let inputs = try? backend.read(at: tv) else { break }
+            lastVentInputs = inputs
             backend.vent()
             if k % sampleEvery == 0 { record(SessionSample(time: tv, pressures: inputs.pressures, outputs: lastOutputs)) }
             var maxP = -Double.infinity
-            for c in 0..<n { maxP = max(maxP, inputs.pressures[c].isNaN ? .infinity : inputs.pressures[c]) }
-            // Vented = every chamber below the threshold for `ventConfirmTicks` ticks in a row,
-            // so one noisy low reading cannot confirm it.
-            belowTicks = maxP < limits.ventedBelow.mmHg ? belowTicks + 1 : 0
+            for c in 0..<n where !untrusted.contains(index: c) {
+                maxP = max(maxP, inputs.pressures[c].isNaN ? .infinity : inputs.pressures[c])
+            }
+            // Vented = every trusted chamber below the threshold on fresh readings for
+            // `ventConfirmTicks` ticks in a row, so one noisy low reading cannot confirm it.
+            let fresh = inputs.age <= safety.staleAfter
+            belowTicks = fresh && maxP < limits.ventedBelow.mmHg ? belowTicks + 1 : 0
             if belowTicks >= ventConfirmTicks {
-                ventedAfter = tv - ventStart
-                log(SessionEvent(time: tv, cycle: controller.cycleNumber, kind: "vented",
-                                 pressure: maxP,
-                                 message: "all chambers below \(formatMMHg(limits.ventedBelow.mmHg)) mmHg \(formatFixed(tv - ventStart, decimals: 2)) s after the end"))
+                if untrusted.isEmpty {
+                    ventedAfter = tv - ventStart
+                    log(SessionEvent(time: tv, cycle: controller.cycleNumber, kind: "vented",
+                                     pressure: maxP,
+                                     message: "all chambers below \(formatMMHg(limits.ventedBelow.mmHg)) mmHg \(formatFixed(tv - ventStart, decimals: 2)) s after the end"))
+                } else {
+                    trustedVentedAfter = tv - ventStart
+                }
                 t = tv
                 break
             }
             t = tv
             k += 1
         }
+        var ventUnconfirmed: String?
         if ventedAfter == nil {
+            let why = whyVentUnconfirmed(supervisor, trustedVentedAfter: trustedVentedAfter, last: lastVentInputs)
+            ventUnconfirmed = why
             log(SessionEvent(time: t, cycle: controller.cycleNumber, kind: "vent-unconfirmed",
-                             message: "exhausts open, but not every chamber read below \(formatMMHg(limits.ventedBelow.mmHg)) mmHg within \(formatFixed(options.ventTimeout, decimals: 0)) s"))
+                             message: "exhausts open, but venting is not confirmed: \(why)"))
         }
+        if reason == .safetyTrip && ventedAfter != nil { detail += "; all chambers vented" }
+        if let ventUnconfirmed { detail += "; venting not confirmed: " + ventUnconfirmed }
         backend.vent()
         flush(force: true)
         if storage.failedAt != nil {
@@ -328,7 +347,37 @@ public final class SessionRunner {
         do { try sink.end(id, end) } catch {
             throw SessionLogError(description: "the session ran (\(reason.rawValue), \(formatFixed(t, decimals: 1)) s) and the boot was vented, but its end could not be stored: \(error)" + (storage.failedAt != nil ? "; \(storage.lossText)" : "") + ". It will show as interrupted.")
         }
-        return SessionResult(sessionID: id, end: end, ventedAfter: ventedAfter, summaries: allSummaries, alarms: raised, alarmsAtEnd: alarms.current)
+        return SessionResult(sessionID: id, end: end, ventedAfter: ventedAfter, ventUnconfirmed: ventUnconfirmed,
+                             summaries: allSummaries, alarms: raised, alarmsAtEnd: alarms.current)
+    }
+
+    /// Why the venting tail could not confirm every chamber below the threshold, naming them.
+    func whyVentUnconfirmed(_ supervisor: SafetySupervisor, trustedVentedAfter: Double?, last: BootInputs?) -> String {
+        let names = plan.bootChambers
+        let untrusted = supervisor.untrustedSensors
+        let below = formatMMHg(limits.ventedBelow.mmHg)
+        var why: [String] = []
+        let distrusted = names.indices.filter { untrusted.contains(index: $0) }.map { names[$0] }
+        for c in names.indices where untrusted.contains(index: c) {
+            let cause = supervisor.occludedChambers.contains(index: c)
+                ? "occluded (its sensor sees only the hose)" : "its sensor was judged faulty"
+            why.append("\(names[c]) unknown: \(cause)")
+        }
+        if let after = trustedVentedAfter {
+            why.append(distrusted.count == names.count ? "no chamber has a trusted reading"
+                       : "the others read below \(below) mmHg \(formatFixed(after, decimals: 2)) s after the end")
+        } else if let last {
+            if last.age > safety.staleAfter {
+                why.append("the readings were stale (\(formatFixed(last.age * 1000, decimals: 0)) ms old)")
+            } else {
+                let high = names.indices.filter { !untrusted.contains(index: $0) && !(last.pressures[$0] < limits.ventedBelow.mmHg) }
+                    .map { "\(names[$0]) \(formatMMHg(last.pressures[$0])) mmHg" }
+                why.append("still at or above \(below) mmHg after \(formatFixed(options.ventTimeout, decimals: 0)) s: " + (high.isEmpty ? "readings kept crossing the threshold" : high.joined(separator: ", ")))
+            }
+        } else {
+            why.append("the inputs could not be read")
+        }
+        return why.joined(separator: "; ")
     }
 
     func snapshot(_ c: Controller, inputs: BootInputs, outputs: BootOutputs, time: Double, alarm: AlarmManager.Alarm?) -> SessionProgress {

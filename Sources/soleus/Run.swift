@@ -102,7 +102,7 @@ struct Run: ParsableCommand {
         if let v = r.ventedAfter {
             print("  all chambers below 5 mmHg \(formatFixed(v, decimals: 2)) s after the end")
         } else {
-            print("  WARNING: venting was not confirmed within the timeout")
+            print("  WARNING: venting not confirmed: \(r.ventUnconfirmed ?? "within the timeout")")
         }
         for line in chamberTable(r.summaries.map { (plan.bootChambers[$0.chamber], $0) }, chambers: plan.bootChambers) {
             print("  " + line)

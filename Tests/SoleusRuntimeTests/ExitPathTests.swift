@@ -95,3 +95,58 @@ final class FailingBoot: BootBackend {
         #expect(boot.vents >= 1)
     }
 }
+
+/// Venting is confirmed only from fresh readings of sensors the supervisor still trusts; the end
+/// says which chambers are unconfirmed and why.
+@Suite struct VentConfirmationTests {
+    @Test func aChamberWhoseSensorFailedIsNeverReportedVented() throws {
+        let prepared = try prepare("protocols/dvt-3-chamber.toml", "hardware/sim-3-dvt.toml")
+        let (result, boot, log) = try runWatched(prepared, configure: { boot in
+            boot.onRead = { t, sim in
+                guard t >= 4, case .none = sim.physics.faults.sensor[1] else { return }
+                var f = sim.physics.faults
+                f.sensor[1] = .disconnected
+                sim.setFaults(f)
+            }
+        })
+        #expect(result.end.reason == .safetyTrip)
+        #expect(result.ventedAfter == nil)
+        let why = try #require(result.ventUnconfirmed)
+        #expect(why.hasPrefix("calf unknown: its sensor was judged faulty; the others read below 5.0 mmHg"))
+        #expect(!result.end.detail.contains("all chambers vented"))
+        #expect(result.end.detail.contains("; venting not confirmed: calf unknown: its sensor was judged faulty"))
+        #expect(log.events.last { $0.kind == "vent-unconfirmed" }?.message.contains("calf unknown") == true)
+        // The exhausts are open all the same, and the bladder really is empty.
+        #expect(boot.lastOutputs.isVented(chamberCount: 3))
+        #expect(boot.sim.physics.pressure[1] < 5)
+    }
+
+    @Test func staleReadingsCannotConfirmVenting() throws {
+        let prepared = try prepare("protocols/dvt-3-chamber.toml", "hardware/sim-3-dvt.toml")
+        let (result, _, _) = try runWatched(prepared, configure: { boot in
+            boot.onRead = { t, sim in
+                guard t >= 4, !sim.physics.faults.communicationLost else { return }
+                var f = sim.physics.faults
+                f.communicationLost = true
+                sim.setFaults(f)
+            }
+        })
+        #expect(result.ventedAfter == nil)
+        #expect(result.ventUnconfirmed?.hasPrefix("the readings were stale") == true)
+    }
+
+    @Test func aConfirmedVentAfterATripSaysSo() throws {
+        let prepared = try prepare("protocols/dvt-3-chamber.toml", "hardware/sim-3-dvt.toml")
+        let (result, _, _) = try runWatched(prepared, configure: { boot in
+            boot.onRead = { t, sim in
+                guard t >= 4, !sim.physics.faults.emergencyStop else { return }
+                var f = sim.physics.faults
+                f.emergencyStop = true
+                sim.setFaults(f)
+            }
+        })
+        #expect(result.end.reason == .safetyTrip)
+        #expect(result.ventedAfter != nil && result.ventUnconfirmed == nil)
+        #expect(result.end.detail.hasSuffix("; all chambers vented"))
+    }
+}

@@ -20,6 +20,13 @@ public struct SafetySupervisor: Sendable {
     public private(set) var safeState = false
     /// The condition that forced the safe state.
     public private(set) var cause: AlarmCondition?
+    /// Chambers whose sensor was judged faulty. Latched.
+    public private(set) var faultySensors = ChamberSet()
+    /// Chambers found occluded: their sensor sees only the hose, not the bladder. Latched.
+    public private(set) var occludedChambers = ChamberSet()
+    /// Chambers whose reading is no longer trusted (either of the above): their pressure is
+    /// unknown, so venting cannot be confirmed from them.
+    public var untrustedSensors: ChamberSet { faultySensors.union(occludedChambers) }
 
     var watch: [ChamberWatch]
     /// 100 ms boxcar of readings per chamber, and a short history of its means for rates.
@@ -81,6 +88,8 @@ public struct SafetySupervisor: Sendable {
     mutating func raise(_ c: AlarmCondition, _ d: AlarmDetail) {
         if !present.contains(c) { details[c.rawValue] = d }
         present.insert(c)
+        if c == .sensorFault, (0..<chamberCount).contains(d.chamber) { faultySensors.set(d.chamber, true) }
+        if c == .occlusion, (0..<chamberCount).contains(d.chamber) { occludedChambers.set(d.chamber, true) }
     }
 
     /// The 100 ms mean of chamber `c`'s readings.
