@@ -1,3 +1,5 @@
+import SoleusCore
+
 /// A TOML 1.0 reader written for Soleus's safety needs: no byte sequence can crash it, overflow the
 /// stack or make it work more than linearly, and it shares no state, so any number of threads may
 /// parse at once. It replaced TOMLKit (toml++ 3.4.0), which aborted the process on headers such as
@@ -590,9 +592,9 @@ struct TOMLParser {
 
 /// Resource limits of the TOML reader (listed with their reasons in docs/input-limits.md).
 public enum TOMLLimits {
-    /// Largest document read, in bytes. Soleus's largest file is a few kilobytes; a megabyte
-    /// bounds parsing time and memory for anything uploaded.
-    public static let maxBytes = 1 << 20
+    /// Largest document read, in bytes: the same bound as for files, so it also holds for text
+    /// that does not come from a file (an upload).
+    public static let maxBytes = InputLimits.maxFileBytes
     /// Deepest nesting of tables and arrays (the root table is depth 0). Soleus's files nest 4
     /// deep; the bound keeps every recursive walk of a document far from the stack's limit.
     public static let maxDepth = 32
