@@ -47,7 +47,7 @@ let package = Package(
         ),
 
         // Development tool: the TOML reader behind the toml-test interface.
-        .executableTarget(name: "soleus-toml-decode", dependencies: ["SoleusConfig"]),
+        .executableTarget(name: "soleus-toml-decode", dependencies: ["SoleusCore", "SoleusConfig"]),
 
         .testTarget(name: "SoleusCoreTests", dependencies: ["SoleusCore"]),
         .testTarget(name: "SoleusCLITests", dependencies: ["soleus"]),

@@ -9,6 +9,7 @@ import Glibc
 import Darwin
 #endif
 import SoleusConfig
+import SoleusCore
 
 func readAll(_ f: UnsafeMutablePointer<FILE>) -> [UInt8] {
     var bytes: [UInt8] = []
@@ -28,14 +29,14 @@ func printError(_ s: String) {
 let args = Array(CommandLine.arguments.dropFirst())
 if args.first == "--batch" {
     for path in args.dropFirst() {
-        var line = "{\"file\":\(TOMLTaggedJSON.quote(path)),"
+        var line = "{\"file\":\(jsonQuoted(path)),"
         if let f = fopen(path, "rb") {
             let bytes = readAll(f)
             fclose(f)
             do {
                 line += "\"ok\":true,\"value\":" + (try TOMLTaggedJSON.decode(bytes))
             } catch {
-                line += "\"ok\":false,\"error\":\(TOMLTaggedJSON.quote(error.message)),\"limit\":\(error.isLimit)"
+                line += "\"ok\":false,\"error\":\(jsonQuoted(error.message)),\"limit\":\(error.isLimit)"
             }
         } else {
             line += "\"ok\":false,\"error\":\"cannot open\",\"limit\":false"

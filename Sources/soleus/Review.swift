@@ -122,7 +122,7 @@ struct Export: ParsableCommand {
                 try emit(cols.joined(separator: ","))
             }
         case .jsonl:
-            let quoted = names.map(jsonString)
+            let quoted = names.map(jsonQuoted)
             try store.forEachSample(id) { x in
                 let p = names.indices.map { "\(quoted[$0]):\(jsonNumber(x.pressures[$0], decimals: 2))" }.joined(separator: ",")
                 let inl = names.indices.filter { x.outputs.inlets.contains(index: $0) }.map { quoted[$0] }.joined(separator: ",")
@@ -150,21 +150,4 @@ struct Export: ParsableCommand {
         var mmHg: Double?
         var message: String
     }
-}
-
-/// A JSON number with fixed decimals, or null for nan and infinities (which JSON cannot carry).
-func jsonNumber(_ v: Double, decimals: Int) -> String { v.isFinite ? formatFixed(v, decimals: decimals) : "null" }
-
-/// A JSON string literal.
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case _ where u.value < 0x20: out += "\\u00" + (u.value < 0x10 ? "0" : "") + String(u.value, radix: 16)
-        default: out.unicodeScalars.append(u)
-        }
-    }
-    return out + "\""
 }

@@ -1,3 +1,5 @@
+import SoleusCore
+
 /// A TOML document as the "tagged JSON" of the TOML compliance suite (toml-test): tables become
 /// objects, arrays arrays, and every scalar `{"type": …, "value": "…"}`. Used by the
 /// `soleus-toml-decode` tool, which the differential test against Python's `tomllib` and the
@@ -23,32 +25,13 @@ public enum TOMLTaggedJSON {
         return out
     }
 
-    /// A JSON string literal.
-    public static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20 || u.value == 0x7F:
-                let hex = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
-    }
-
     static func encode(_ node: TOMLNode, into out: inout String) {
         switch node {
         case .table(let t):
             out += "{"
             for (i, key) in t.keys.sorted().enumerated() {
                 if i > 0 { out += "," }
-                out += quote(key) + ":"
+                out += jsonQuoted(key) + ":"
                 if let v = t[key] { encode(v, into: &out) }
             }
             out += "}"
@@ -75,6 +58,6 @@ public enum TOMLTaggedJSON {
     }
 
     static func scalar(_ type: String, _ value: String) -> String {
-        "{\"type\":\"\(type)\",\"value\":\(quote(value))}"
+        "{\"type\":\"\(type)\",\"value\":\(jsonQuoted(value))}"
     }
 }
