@@ -102,12 +102,7 @@ final class FailingBoot: BootBackend {
     @Test func aChamberWhoseSensorFailedIsNeverReportedVented() throws {
         let prepared = try prepare("protocols/dvt-3-chamber.toml", "hardware/sim-3-dvt.toml")
         let (result, boot, log) = try runWatched(prepared, configure: { boot in
-            boot.onRead = { t, sim in
-                guard t >= 4, case .none = sim.physics.faults.sensor[1] else { return }
-                var f = sim.physics.faults
-                f.sensor[1] = .disconnected
-                sim.setFaults(f)
-            }
+            boot.onRead = fault(at: 4) { $0.sensor[1] = .disconnected }
         })
         #expect(result.end.reason == .safetyTrip)
         #expect(result.ventedAfter == nil)
@@ -124,12 +119,7 @@ final class FailingBoot: BootBackend {
     @Test func staleReadingsCannotConfirmVenting() throws {
         let prepared = try prepare("protocols/dvt-3-chamber.toml", "hardware/sim-3-dvt.toml")
         let (result, _, _) = try runWatched(prepared, configure: { boot in
-            boot.onRead = { t, sim in
-                guard t >= 4, !sim.physics.faults.communicationLost else { return }
-                var f = sim.physics.faults
-                f.communicationLost = true
-                sim.setFaults(f)
-            }
+            boot.onRead = fault(at: 4) { $0.communicationLost = true }
         })
         #expect(result.ventedAfter == nil)
         #expect(result.ventUnconfirmed?.hasPrefix("the readings were stale") == true)
@@ -138,12 +128,7 @@ final class FailingBoot: BootBackend {
     @Test func aConfirmedVentAfterATripSaysSo() throws {
         let prepared = try prepare("protocols/dvt-3-chamber.toml", "hardware/sim-3-dvt.toml")
         let (result, _, _) = try runWatched(prepared, configure: { boot in
-            boot.onRead = { t, sim in
-                guard t >= 4, !sim.physics.faults.emergencyStop else { return }
-                var f = sim.physics.faults
-                f.emergencyStop = true
-                sim.setFaults(f)
-            }
+            boot.onRead = fault(at: 4) { $0.emergencyStop = true }
         })
         #expect(result.end.reason == .safetyTrip)
         #expect(result.ventedAfter != nil && result.ventUnconfirmed == nil)

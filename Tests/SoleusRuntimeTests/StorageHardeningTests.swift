@@ -254,12 +254,7 @@ import SoleusSimulation
     @Test func aSensorReading1e300InALiveSessionIsAnAlarmNotACrash() throws {
         let prepared = try prepare("protocols/dvt-3-chamber.toml", "hardware/sim-3-dvt.toml")
         let (result, _, log) = try runWatched(prepared, configure: { boot in
-            boot.onRead = { t, sim in
-                guard t >= 10, case .none = sim.physics.faults.sensor[1] else { return }
-                var f = sim.physics.faults
-                f.sensor[1] = .stuck(1e300)
-                sim.setFaults(f)
-            }
+            boot.onRead = fault(at: 10) { $0.sensor[1] = .stuck(1e300) }
         })
         #expect(result.end.reason == .safetyTrip)
         #expect(result.alarms.first?.condition == .overPressure)

@@ -69,6 +69,18 @@ final class WatchedBoot: BootBackend {
     }
 }
 
+/// A `WatchedBoot.onRead` hook that changes the simulator's faults once, at session time `time`.
+func fault(at time: Double, _ change: @escaping (inout SimulatedFaults) -> Void) -> (Double, SimulatedBoot) -> Void {
+    var applied = false
+    return { t, sim in
+        guard t >= time, !applied else { return }
+        applied = true
+        var f = sim.physics.faults
+        change(&f)
+        sim.setFaults(f)
+    }
+}
+
 func prepare(_ protocolFile: String, _ profile: String, level: Int? = nil) throws -> PreparedSession {
     try PreparedSession.load(protocolPath: repoPath(protocolFile), profilePath: repoPath(profile), level: level)
 }
