@@ -16,10 +16,48 @@ public struct HardwareProfile: Sendable, Equatable {
     /// limit taken from `[limits]`.
     public var safety: SafetySettings
     public var backend: Backend
+    /// The safety hardware the boot has (`[protection]`).
+    public var protection: Protection
+    /// Hazards this profile leaves open (missing safety hardware), for the operator to read.
+    public var warnings: [String]
     /// The file's text, stored with every session run on it.
     public var text: String
     /// Where it was read from.
     public var path: String
+}
+
+/// The safety hardware of a boot, declared in the profile's `[protection]` table
+/// (`docs/hardware.md`, "Safety hardware"). Each one closes hazards that software on one sensor
+/// per chamber cannot (`docs/safety.md`, "What needs which hardware").
+public struct Protection: Sendable, Equatable {
+    /// A supervisor-owned relay removes power from the pump and every valve.
+    public var safetyRelay = false
+    /// The E-stop is read on its own input (a GPIO line), not through an I/O module's link, and
+    /// opens the safety relay by wire.
+    public var directEmergencyStop = false
+    /// A second, independent pressure transducer per chamber.
+    public var redundantSensors = false
+
+    public init(safetyRelay: Bool = false, directEmergencyStop: Bool = false, redundantSensors: Bool = false) {
+        self.safetyRelay = safetyRelay
+        self.directEmergencyStop = directEmergencyStop
+        self.redundantSensors = redundantSensors
+    }
+
+    /// One line per missing piece, naming the hazards it leaves open.
+    public var warnings: [String] {
+        var w: [String] = []
+        if !safetyRelay {
+            w.append("no safety relay (protection.safety_relay): a pump relay welded on together with an inlet stuck open keeps a chamber pressurised, and nothing can cut the pump")
+        }
+        if !directEmergencyStop {
+            w.append("no direct emergency stop (protection.emergency_stop = \"direct\"): the E-stop is read over the I/O link, so if the link drops as it is pressed the press is lost (the output lease still vents)")
+        }
+        if !redundantSensors {
+            w.append("no redundant pressure sensors (protection.redundant_sensors): a sensor drifting or offset low while a chamber holds looks like a leak; the true pressure can pass the target + band before the unexplained-air or vent checks see it")
+        }
+        return w
+    }
 }
 
 /// Reads hardware profiles.
@@ -100,18 +138,43 @@ public enum HardwareProfileFile {
         }
 
         var safety = SafetySettings()
+        var explicit: Set<String> = []
         if var t = doc.table("safety") {
-            readSafety(&t, into: &safety)
+            explicit = readSafety(&t, into: &safety)
             t.rejectUnknownKeys()
         }
         safety.ceiling = limits.ceiling.mmHg
         safety.maxCompression = limits.maxCompressionSeconds
+        if safety.overrunAfter >= safety.staleAfter {
+            issues.add("safety.overrun_after_s", "must be below safety.stale_after_s (\(formatFixed(safety.staleAfter, decimals: 3)) s)")
+        }
+        if safety.unexplainedAirDuty <= safety.leakDuty {
+            issues.add("safety.unexplained_air_duty", "must be above safety.leak_duty (\(formatFixed(safety.leakDuty, decimals: 2)))")
+        }
+
+        var protection = Protection()
+        if var t = doc.table("protection") {
+            protection.safetyRelay = t.bool("safety_relay") ?? false
+            protection.redundantSensors = t.bool("redundant_sensors") ?? false
+            switch t.string("emergency_stop") {
+            case nil, "io-module": break
+            case "direct": protection.directEmergencyStop = true
+            case let other?: issues.add("protection.emergency_stop", "is \"\(other)\"; use \"direct\" (its own input, wired to the safety relay) or \"io-module\" (read over the I/O link)")
+            }
+            t.rejectUnknownKeys()
+        }
 
         var backend: HardwareProfile.Backend?
         switch backendName {
         case "simulated":
             if var sim = doc.table("simulation", required: true) {
-                if let params = simulation(&sim, chambers: chambers ?? []) { backend = .simulated(params) }
+                if var params = simulation(&sim, chambers: chambers ?? []) {
+                    params.safetyRelay = protection.safetyRelay
+                    params.directEmergencyStop = protection.directEmergencyStop
+                    params.redundantSensors = protection.redundantSensors
+                    backend = .simulated(params)
+                    derive(&safety, from: params, ceiling: limits.ceiling.mmHg, explicit: explicit)
+                }
                 sim.rejectUnknownKeys()
             }
         case nil: break
@@ -122,54 +185,42 @@ public enum HardwareProfileFile {
         guard let name, let chambers, let backend else { return nil }
         return HardwareProfile(
             name: name, boot: BootDescription(chambers: chambers, limits: limits), regulator: regulator,
-            safety: safety, backend: backend, text: text, path: file)
+            safety: safety, backend: backend, protection: protection, warnings: protection.warnings, text: text, path: file)
     }
 
-    /// The `[safety]` table: every key optional, defaults in ``SafetySettings``.
-    static func readSafety(_ t: inout TableReader, into s: inout SafetySettings) {
-        let issues = t.issues
-        func seconds(_ key: String, _ apply: (Double) -> Void) {
-            guard let v = t.number(key) else { return }
-            if v <= 0 || v > 600 { issues.add(t.keyPath(key), "must be above 0 and at most 600 s") } else { apply(v) }
+    /// Thresholds that follow the garment, pump and sensors, unless the profile sets them: the
+    /// rise- and fall-rate limits (``PressureRateRule``) and the quiet frozen-sensor check, which
+    /// needs sensor noise of at least one resolution step to be sure a repeated value is stuck.
+    static func derive(_ safety: inout SafetySettings, from p: BootParameters, ceiling: Double, explicit: Set<String>) {
+        let rule = PressureRateRule(parameters: p, ceiling: ceiling)
+        if !explicit.contains("max_rise_rate_mmHg_s") { safety.maxRiseRate = rule.maxRiseRate }
+        if !explicit.contains("max_fall_rate_mmHg_s") { safety.maxFallRate = rule.maxFallRate }
+        if !explicit.contains("frozen_quiet_s") && p.sensorNoise > 0 && p.sensorNoise >= p.sensorResolution {
+            safety.frozenQuiet = PressureRateRule.frozenQuietSeconds
         }
-        func mmHg(_ key: String, _ apply: (Double) -> Void) {
-            guard let v = t.number(key) else { return }
-            if v <= 0 || v > 300 { issues.add(t.keyPath(key), "must be above 0 and at most 300 mmHg") } else { apply(v) }
+    }
+
+    /// The `[safety]` table: every key optional, each one a row of ``SafetyThreshold/table`` and
+    /// checked against its range. Returns the keys the profile set.
+    static func readSafety(_ t: inout TableReader, into s: inout SafetySettings) -> Set<String> {
+        var set: Set<String> = []
+        for row in SafetyThreshold.table {
+            let value: Double?
+            if row.integer {
+                value = t.integer(row.key).map { Double($0) }
+            } else {
+                value = t.number(row.key)
+            }
+            guard let v = value else { continue }
+            guard row.range.contains(v) else {
+                let decimals = row.integer ? 0 : 3
+                t.issues.add(t.keyPath(row.key), "must be between \(formatFixed(row.range.lowerBound, decimals: decimals)) and \(formatFixed(row.range.upperBound, decimals: decimals)) \(row.unit), got \(formatFixed(v, decimals: decimals)): \(row.reason)")
+                continue
+            }
+            row.apply(v, to: &s)
+            set.insert(row.key)
         }
-        func count(_ key: String, _ apply: (Int) -> Void) {
-            guard let v = t.integer(key) else { return }
-            if v < 2 || v > 16 { issues.add(t.keyPath(key), "must be between 2 and 16") } else { apply(v) }
-        }
-        mmHg("over_target_band_mmHg") { s.overTargetBand = $0 }
-        seconds("over_target_debounce_s") { s.overTargetDebounce = $0 }
-        seconds("reach_timeout_s") { s.reachTimeout = $0 }
-        mmHg("reach_band_mmHg") { s.reachBand = $0 }
-        if let v = t.number("leak_duty") {
-            if v <= 0 || v >= 1 { issues.add(t.keyPath("leak_duty"), "must be between 0 and 1 (a share of time)") } else { s.leakDuty = v }
-        }
-        seconds("leak_averaging_s") { s.leakAveraging = $0 }
-        seconds("trim_window_s") { s.trimWindow = $0 }
-        mmHg("closed_rise_mmHg") { s.closedRise = $0 }
-        seconds("closed_rise_debounce_s") { s.closedRiseDebounce = $0 }
-        count("hold_trims") { s.holdTrims = $0 }
-        if let v = t.number("max_rise_rate_mmHg_s") {
-            if v < 50 || v > 10_000 { issues.add(t.keyPath("max_rise_rate_mmHg_s"), "must be between 50 and 10000 mmHg/s") } else { s.maxRiseRate = v }
-        }
-        seconds("pump_no_rise_s") { s.pumpNoRiseTime = $0 }
-        mmHg("pump_min_rise_mmHg") { s.pumpMinRise = $0 }
-        if let v = t.number("sensor_min_mmHg") {
-            if v > 0 || v < -50 { issues.add(t.keyPath("sensor_min_mmHg"), "must be between -50 and 0 mmHg") } else { s.sensorMin = v }
-        }
-        if let v = t.number("sensor_max_mmHg") {
-            if v < 150 || v > 1000 { issues.add(t.keyPath("sensor_max_mmHg"), "must be between 150 and 1000 mmHg") } else { s.sensorMax = v }
-        }
-        seconds("frozen_activity_s") { s.frozenActivity = $0 }
-        seconds("stale_after_s") { s.staleAfter = $0 }
-        seconds("vent_timeout_s") { s.ventTimeout = $0 }
-        mmHg("vented_above_mmHg") { s.ventedAbove = $0 }
-        mmHg("gradient_band_mmHg") { s.gradientBand = $0 }
-        seconds("gradient_debounce_s") { s.gradientDebounce = $0 }
-        seconds("overrun_after_s") { s.overrunAfter = $0 }
+        return set
     }
 
     static func simulation(_ t: inout TableReader, chambers: [String]) -> BootParameters? {
@@ -185,11 +236,18 @@ public enum HardwareProfileFile {
         set("pump_stall_mmHg", { p.pumpStall = $0 }, min: 1, max: InputLimits.maxPressureMagnitude)
         set("inlet_orifice", { p.inletOrifice = $0 }, min: 0.0001, max: 10)
         set("exhaust_orifice", { p.exhaustOrifice = $0 }, min: 0.0001, max: 10)
-        set("actuator_delay_s", { p.actuatorDelay = $0 }, max: 1)
+        // The parameters the supervisor's reasoning depends on have safety bounds (HardwareBound).
+        func bounded(_ key: String, _ apply: (Double) -> Void) {
+            guard let b = HardwareBound.named(key), let v = t.number(key) else { return }
+            if b.range.contains(v) { apply(v) } else {
+                issues.add(t.keyPath(key), "must be between \(formatFixed(b.range.lowerBound, decimals: 3)) and \(formatFixed(b.range.upperBound, decimals: 3)) \(b.unit), got \(formatFixed(v, decimals: 3)): \(b.reason)")
+            }
+        }
+        bounded("actuator_delay_s") { p.actuatorDelay = $0 }
         set("sensor_noise_mmHg", { p.sensorNoise = $0 }, max: 20)
         set("sensor_resolution_mmHg", { p.sensorResolution = $0 }, max: 10)
-        set("sensor_latency_s", { p.sensorLatency = $0 }, max: 1)
-        set("sensor_full_scale_mmHg", { p.sensorFullScale = $0 }, min: 10, max: InputLimits.maxPressureMagnitude)
+        bounded("sensor_latency_s") { p.sensorLatency = $0 }
+        bounded("sensor_full_scale_mmHg") { p.sensorFullScale = $0 }
         set("physics_rate_hz", { p.physicsRate = $0 }, min: 100, max: 100_000)
         if let seed = t.integer("seed") {
             if seed < 0 { issues.add(t.keyPath("seed"), "must be 0 or more") } else { p.seed = UInt64(seed) }

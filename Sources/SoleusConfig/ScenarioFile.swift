@@ -39,14 +39,21 @@ public struct Scenario: Sendable {
         case pumpWeak(strength: Double)
         case pumpDead
         case pumpStuckOn
-        case sensorStuck(chamber: Int, value: Double?)
-        case sensorDrift(chamber: Int, perSecond: Double)
-        case sensorDisconnected(chamber: Int)
+        /// A fault of one chamber's pressure sensor; `redundant` picks the second transducer.
+        case sensor(chamber: Int, redundant: Bool, SensorFault)
         case occlusion(chamber: Int)
         /// Squeeze to `fraction` of the volume, ramping over `over` seconds.
         case squeeze(chamber: Int, fraction: Double, over: Double)
         case communicationLoss
         case emergencyStop
+    }
+
+    public enum SensorFault: Sendable, Equatable {
+        /// Stuck at this value, or (nil) at the true pressure when the fault begins.
+        case stuck(Double?)
+        case drift(perSecond: Double)
+        case disconnected
+        case offset(Double)
     }
 
     public struct Expectation: Sendable {
@@ -151,6 +158,16 @@ public enum ScenarioFile {
 
     static func fault(_ kind: String, _ e: inout TableReader, chamber: (inout TableReader) -> Int?) -> Scenario.Action? {
         func withChamber(_ make: (Int) -> Scenario.Fault) -> Scenario.Action? { chamber(&e).map { .fault(make($0)) } }
+        // Sensor faults hit the first transducer unless `channel = "redundant"`.
+        func sensor(_ f: Scenario.SensorFault?) -> Scenario.Action? {
+            var redundant = false
+            switch e.string("channel") {
+            case nil, "primary": break
+            case "redundant": redundant = true
+            case let other?: e.issues.add(e.keyPath("channel"), "is \"\(other)\"; use \"primary\" or \"redundant\"")
+            }
+            return f.flatMap { f in withChamber { .sensor(chamber: $0, redundant: redundant, f) } }
+        }
         switch kind {
         case "leak":
             let k = e.number("coefficient", in: 0...10, "(orifice coefficient)", required: true)
@@ -162,13 +179,10 @@ public enum ScenarioFile {
         case "pump-weak": return e.number("strength", in: 0...1, "(share of full flow)", required: true).map { .fault(.pumpWeak(strength: $0)) }
         case "pump-dead": return .fault(.pumpDead)
         case "pump-stuck-on": return .fault(.pumpStuckOn)
-        case "sensor-stuck":
-            let v = e.number("value_mmHg")
-            return withChamber { .sensorStuck(chamber: $0, value: v) }
-        case "sensor-drift":
-            let r = e.number("rate_mmHg_s", upTo: 1e6, "mmHg/s", required: true)
-            return r.flatMap { r in withChamber { .sensorDrift(chamber: $0, perSecond: r) } }
-        case "sensor-disconnected": return withChamber { .sensorDisconnected(chamber: $0) }
+        case "sensor-stuck": return sensor(.stuck(e.number("value_mmHg", upTo: InputLimits.maxPressureMagnitude, "mmHg")))
+        case "sensor-drift": return sensor(e.number("rate_mmHg_s", upTo: 1e6, "mmHg/s", required: true).map { .drift(perSecond: $0) })
+        case "sensor-offset": return sensor(e.number("offset_mmHg", upTo: InputLimits.maxPressureMagnitude, "mmHg", required: true).map { .offset($0) })
+        case "sensor-disconnected": return sensor(.disconnected)
         case "occlusion": return withChamber { .occlusion(chamber: $0) }
         case "squeeze":
             let f = e.number("fraction", in: 0...0.9, "(share of the volume)", required: true)
@@ -180,7 +194,7 @@ public enum ScenarioFile {
         case "loop-stall":
             return e.number("lateness_ms", in: 0...60_000, "ms", required: true).map { .loopStall(lateness: $0 / 1000) }
         default:
-            e.issues.add(e.keyPath("fault"), "\"\(kind)\" is not a fault (leak, inlet-stuck-open, inlet-stuck-closed, exhaust-stuck-open, exhaust-stuck-closed, pump-weak, pump-dead, pump-stuck-on, sensor-stuck, sensor-drift, sensor-disconnected, occlusion, squeeze, communication-loss, emergency-stop, loop-stall, storage-failure)")
+            e.issues.add(e.keyPath("fault"), "\"\(kind)\" is not a fault (leak, inlet-stuck-open, inlet-stuck-closed, exhaust-stuck-open, exhaust-stuck-closed, pump-weak, pump-dead, pump-stuck-on, sensor-stuck, sensor-drift, sensor-offset, sensor-disconnected, occlusion, squeeze, communication-loss, emergency-stop, loop-stall, storage-failure)")
             return nil
         }
     }

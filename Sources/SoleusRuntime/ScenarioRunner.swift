@@ -172,9 +172,15 @@ final class ScriptedBoot: BootBackend {
         case .pumpWeak(let s): f.pumpStrength = s
         case .pumpDead: f.pumpDead = true
         case .pumpStuckOn: f.pumpStuckOn = true
-        case .sensorStuck(let c, let v): f.sensor[c] = .stuck(v ?? sim.physics.pressure[c])
-        case .sensorDrift(let c, let r): f.sensor[c] = .drift(perSecond: r, since: time)
-        case .sensorDisconnected(let c): f.sensor[c] = .disconnected
+        case .sensor(let c, let redundant, let kind):
+            let fault: SimulatedFaults.SensorFault
+            switch kind {
+            case .stuck(let v): fault = .stuck(v ?? sim.physics.pressure[c])
+            case .drift(let r): fault = .drift(perSecond: r, since: time)
+            case .disconnected: fault = .disconnected
+            case .offset(let d): fault = .offset(d)
+            }
+            if redundant { f.redundantSensor[c] = fault } else { f.sensor[c] = fault }
         case .occlusion(let c): f.occlusion[c] = true
         case .squeeze(let c, let frac, let over):
             squeezeReleased.remove(c)
@@ -194,7 +200,8 @@ final class ScriptedBoot: BootBackend {
         case .pumpWeak: f.pumpStrength = 1
         case .pumpDead: f.pumpDead = false
         case .pumpStuckOn: f.pumpStuckOn = false
-        case .sensorStuck(let c, _), .sensorDrift(let c, _), .sensorDisconnected(let c): f.sensor[c] = .none
+        case .sensor(let c, let redundant, _):
+            if redundant { f.redundantSensor[c] = .none } else { f.sensor[c] = .none }
         case .occlusion(let c): f.occlusion[c] = false
         case .squeeze(let c, _, _):
             f.squeeze[c] = 0

@@ -419,15 +419,21 @@ func describeAlarm(_ c: AlarmCondition, _ d: AlarmDetail, names: [String], input
     case .overPressure: what = "\(chamber) read \(formatMMHg(v)) mmHg, above the ceiling of \(formatMMHg(l)) mmHg"
     case .overTarget: what = "\(chamber) at \(formatMMHg(v)) mmHg, above target + band (\(formatMMHg(l)) mmHg) for longer than the debounce"
     case .targetNotReached: what = "\(chamber) at \(formatMMHg(v)) mmHg has not reached \(formatMMHg(l)) mmHg in time"
-    case .leak: what = "\(chamber) inlet open \(formatFixed(v, decimals: 0)) % of the time topping up while holding (limit \(formatFixed(l, decimals: 0)) %)"
+    case .leak: what = "\(chamber) took \(formatFixed(v, decimals: 0)) % of the pump's air topping up while holding (limit \(formatFixed(l, decimals: 0)) %)"
     case .riseInletClosed:
         what = d.check == 1
             ? "\(chamber) needed \(Int(saturating: v)) exhaust trims in the window while holding (limit \(Int(saturating: l)))"
             : "\(chamber) rose \(formatMMHg(v)) mmHg with both valves closed (limit \(formatMMHg(l)) mmHg)"
-    case .occlusion: what = "\(chamber) rising at \(formatFixed(v, decimals: 0)) mmHg/s (limit \(formatFixed(l, decimals: 0)) mmHg/s)"
+    case .occlusion: what = "\(chamber) \(d.check == 1 ? "falling" : "rising") at \(formatFixed(v, decimals: 0)) mmHg/s (limit \(formatFixed(l, decimals: 0)) mmHg/s); its pressure is unknown"
     case .noPressureRise: what = "pump on for the check time, best rise \(formatMMHg(v)) mmHg (need \(formatMMHg(l)) mmHg)"
     case .sensorFault:
-        what = v.isFinite ? "\(chamber) sensor reads \(formatMMHg(v)) mmHg (out of range, or frozen while air moved)" : "\(chamber) sensor gives no valid reading"
+        let sensor = d.check == 3 ? "\(chamber) redundant sensor" : "\(chamber) sensor"
+        switch d.check {
+        case _ where !v.isFinite: what = "\(sensor) gives no valid reading"
+        case 1: what = "\(sensor) frozen at \(formatMMHg(v)) mmHg while air moved for \(formatFixed(l, decimals: 2)) s"
+        case 2: what = "\(sensor) frozen at \(formatMMHg(v)) mmHg for \(formatFixed(l, decimals: 2)) s (a noisy sensor never repeats itself that long)"
+        default: what = "\(sensor) reads \(formatMMHg(v)) mmHg, outside its range (limit \(formatMMHg(l)) mmHg)"
+        }
     case .staleReadings: what = "readings are \(formatFixed(v * 1000, decimals: 0)) ms old (limit \(formatFixed(l * 1000, decimals: 0)) ms)"
     case .ventFailure: what = "\(chamber) still at \(formatMMHg(v)) mmHg with the exhaust open"
     case .reverseGradient: what = "\(chamber) is \(formatMMHg(v)) mmHg above its distal neighbour"
@@ -436,6 +442,8 @@ func describeAlarm(_ c: AlarmCondition, _ d: AlarmDetail, names: [String], input
     case .loopOverrun: what = "tick started \(formatFixed(v * 1000, decimals: 1)) ms late"
     case .loopStall: what = "tick started \(formatFixed(v * 1000, decimals: 0)) ms late, past the stale-readings limit of \(formatFixed(l * 1000, decimals: 0)) ms"
     case .storageFailure: what = "the session log cannot be written (see the storage-error event); therapy continues"
+    case .sensorDisagreement: what = "\(chamber)'s two sensors differ by \(formatMMHg(v)) mmHg (limit \(formatMMHg(l)) mmHg); its pressure is unknown"
+    case .unexplainedAir: what = "\(chamber) took \(formatFixed(v, decimals: 0)) % of the pump's air while holding, without the pressure rising (limit \(formatFixed(l, decimals: 0)) %): torn bladder, or the sensor reads low"
     }
     return "\(c) — \(what)"
 }

@@ -40,6 +40,12 @@ public struct BootParameters: Sendable, Equatable {
     public var physicsRate: Double
     /// Seed of the noise generator: the same seed gives the same session, sample for sample.
     public var seed: UInt64
+    /// A safety relay powers the pump and valves: open, they are all de-energised.
+    public var safetyRelay = false
+    /// The E-stop has its own input (not through the I/O link) and opens the relay by wire.
+    public var directEmergencyStop = false
+    /// A second transducer per chamber, with its own noise.
+    public var redundantSensors = false
 
     public init(
         chambers: [Chamber], pumpMaxFlow: Double = 0.3, pumpStall: Double = 300,

@@ -31,6 +31,8 @@ public struct BootPhysics: Sendable {
     let latencySteps: Int
     var historyNext = 0
     var noise: NoiseSource
+    /// The redundant channel's own noise: independent of the first channel's.
+    var redundantNoise: NoiseSource
     /// Faults currently applied (see ``SimulatedFaults``).
     public var faults = SimulatedFaults() {
         didSet {
@@ -61,6 +63,7 @@ public struct BootPhysics: Sendable {
         latencySteps = max(0, Int(saturating: (parameters.sensorLatency * parameters.physicsRate).rounded()))
         history = Array(repeating: 0, count: (latencySteps + 1) * maxChambers)
         noise = NoiseSource(seed: parameters.seed)
+        redundantNoise = NoiseSource(seed: parameters.seed ^ 0x5EC0_4D5E_4504_0001)
     }
 
     /// Session time of the physics state (s).
@@ -83,13 +86,26 @@ public struct BootPhysics: Sendable {
 
     /// What the sensors report now: the pressure `latency` ago, plus noise, quantised and clipped.
     public mutating func sensorReadings() -> ChamberValues {
+        var rng = noise
+        defer { noise = rng }
+        return readings(faults: faults.sensor, noise: &rng)
+    }
+
+    /// What the redundant transducers report now: the same physics, their own noise and faults.
+    public mutating func redundantReadings() -> ChamberValues {
+        var rng = redundantNoise
+        defer { redundantNoise = rng }
+        return readings(faults: faults.redundantSensor, noise: &rng)
+    }
+
+    func readings(faults sensorFaults: [SimulatedFaults.SensorFault], noise: inout NoiseSource) -> ChamberValues {
         var out = ChamberValues()
         let rows = latencySteps + 1
         // The oldest row in the ring is the one about to be overwritten next.
         let row = latencySteps == 0 ? (historyNext + rows - 1) % rows : historyNext % rows
         for c in 0..<chamberCount {
             var p = history[row * maxChambers + c]
-            let f = faults.sensor[c]
+            let f = sensorFaults[c]
             switch f {
             case .none: break
             case .stuck(let v):
@@ -98,6 +114,7 @@ public struct BootPhysics: Sendable {
                 continue
             case .drift(let perSecond, let since): p += perSecond * max(0, time - since)
             case .disconnected: out[c] = .nan; continue
+            case .offset(let d): p += d
             }
             p += parameters.sensorNoise * noise.gaussian()
             let q = parameters.sensorResolution
@@ -110,7 +127,7 @@ public struct BootPhysics: Sendable {
     mutating func step() {
         if steps >= pendingAt { actual = pending }
         let params = parameters
-        let pumpOn = (actual.pump || faults.pumpStuckOn) && !faults.pumpDead
+        let pumpOn = powered && (actual.pump || faults.pumpStuckOn) && !faults.pumpDead
         let openInlets = effectiveInlets()
         let share = openInlets.count > 0 ? params.pumpMaxFlow * faults.pumpStrength / Double(openInlets.count) : 0
         for c in 0..<chamberCount {
@@ -142,8 +159,16 @@ public struct BootPhysics: Sendable {
         steps += 1
     }
 
+    /// False while the safety relay is open (commanded open, or opened by the E-stop's wire):
+    /// the pump and every valve coil are without power.
+    public var powered: Bool {
+        guard parameters.safetyRelay else { return true }
+        return actual.power && !(parameters.directEmergencyStop && faults.emergencyStop)
+    }
+
     func effectiveInlets() -> ChamberSet {
-        var s = actual.inlets
+        // Without power an inlet closes (normally closed), unless it is stuck open.
+        var s = powered ? actual.inlets : []
         for c in 0..<chamberCount {
             switch faults.inlet[c] {
             case .normal: break
@@ -156,7 +181,7 @@ public struct BootPhysics: Sendable {
 
     func effectiveExhaust(_ c: Int) -> Bool {
         switch faults.exhaust[c] {
-        case .normal: actual.exhausts.contains(index: c)
+        case .normal: !powered || actual.exhausts.contains(index: c)
         case .stuckOpen: true
         case .stuckClosed: false
         }

@@ -31,12 +31,17 @@ public final class SimulatedBoot: BootBackend {
     public func read(at time: Double) throws(HardwareError) -> BootInputs {
         physics.advance(to: time)
         if time - lastWrite > Self.outputLease { physics.command(.vented(chamberCount: chamberCount)) }
+        // A direct E-stop is its own input: it is read even when the I/O link is down.
+        let direct = physics.parameters.directEmergencyStop
         if physics.faults.communicationLost {
             var stale = lastInputs
             stale.age = time - lastFresh + physics.parameters.sensorLatency
+            if direct { stale.emergencyStop = physics.faults.emergencyStop }
             return stale
         }
-        lastInputs = BootInputs(pressures: physics.sensorReadings(), emergencyStop: physics.faults.emergencyStop, age: physics.parameters.sensorLatency)
+        let redundant = physics.parameters.redundantSensors ? physics.redundantReadings() : nil
+        lastInputs = BootInputs(pressures: physics.sensorReadings(), redundant: redundant,
+                                emergencyStop: physics.faults.emergencyStop, age: physics.parameters.sensorLatency)
         lastFresh = time
         return lastInputs
     }

@@ -9,6 +9,8 @@ public struct SimulatedFaults: Sendable, Equatable {
         case drift(perSecond: Double, since: Double)
         /// No reading (NaN), as from a broken wire.
         case disconnected
+        /// Reads this many mmHg off (a shifted zero or a damaged diaphragm).
+        case offset(Double)
     }
 
     /// Extra leak per chamber (orifice coefficient, normal litres/s per √mmHg).
@@ -16,6 +18,8 @@ public struct SimulatedFaults: Sendable, Equatable {
     public var inlet: [ValveFault] = Array(repeating: .normal, count: 8)
     public var exhaust: [ValveFault] = Array(repeating: .normal, count: 8)
     public var sensor: [SensorFault] = Array(repeating: .none, count: 8)
+    /// Faults of the redundant transducers (boots that have them).
+    public var redundantSensor: [SensorFault] = Array(repeating: .none, count: 8)
     /// Kinked hose between the valve block and the bladder: the valves and the sensor (which sits
     /// at the valve block) see only the short hose; the bladder is cut off.
     public var occlusion: [Bool] = Array(repeating: false, count: 8)

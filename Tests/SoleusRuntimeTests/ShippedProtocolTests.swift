@@ -42,8 +42,9 @@ import SoleusSimulation
             let top = targets.max() ?? 0
             #expect(boot.truePeak[c] <= top + 2.5, "\(protocolFile) \(prepared.plan.bootChambers[c]): true peak \(boot.truePeak[c]) for target \(top)")
         }
-        // No proximal chamber above its distal neighbour during a compression (1 mmHg: sensor noise).
-        #expect(boot.worstReverseGradient < 1.0, "\(protocolFile): proximal exceeded distal by \(boot.worstReverseGradient) mmHg")
+        // No proximal chamber above its distal neighbour during a compression by more than the
+        // controller allows (equal-target neighbours may differ by that much, inside the band).
+        #expect(boot.worstReverseGradient < RegulatorSettings().gradientAllowance, "\(protocolFile): proximal exceeded distal by \(boot.worstReverseGradient) mmHg")
         // Ended vented, and the log says so.
         #expect(result.ventedAfter != nil)
         for c in 0..<prepared.plan.chamberCount { #expect(boot.sim.physics.pressure[c] < 5) }

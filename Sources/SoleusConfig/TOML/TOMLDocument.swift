@@ -42,6 +42,11 @@ indirect enum TOMLNode: Sendable, Equatable {
         return nil
     }
 
+    var boolValue: Bool? {
+        if case .bool(let b) = self { return b }
+        return nil
+    }
+
     /// Parses a document; errors name `file`, and the line and column for syntax errors.
     static func parse(_ text: String, file: String) throws(ConfigError) -> [String: TOMLNode] {
         try parse(Array(text.utf8), file: file)
@@ -146,6 +151,7 @@ struct TableReader {
     mutating func string(_ key: String, required: Bool = false) -> String? { value(key, "a string", required: required, \.stringValue) }
     mutating func number(_ key: String, required: Bool = false) -> Double? { value(key, "a number", required: required, \.numberValue) }
     mutating func integer(_ key: String, required: Bool = false) -> Int? { value(key, "an integer", required: required, \.intValue) }
+    mutating func bool(_ key: String, required: Bool = false) -> Bool? { value(key, "true or false", required: required, \.boolValue) }
     mutating func strings(_ key: String, required: Bool = false, maxCount: Int = .max) -> [String]? {
         array(key, of: "string", required: required, maxCount: maxCount, \.stringValue)
     }

@@ -87,17 +87,26 @@ public struct Controller: Sendable {
             // A cycle ends at its next-start time; the next one begins on the same tick.
             endCycle(at: time)
             if isFinished { return .vented(chamberCount: n) }
+            // A rest between sets starts now: vent on this tick, not after the old cycle's steps.
+            if pendingRest {
+                regulate(time: time)
+                return command
+            }
         }
         sequence(time: time)
         regulate(time: time)
         return command
     }
 
-    /// This tick's outputs with every chamber's set point (0 where not pressurised).
+    /// This tick's outputs with every chamber's prescribed pressure (0 where not pressurised) and
+    /// when it is due.
     var command: TherapyCommand {
-        var sp = ChamberValues()
-        for c in 0..<plan.chamberCount where chambers[c].phase.isPressurised { sp[c] = chambers[c].setPoint }
-        return TherapyCommand(outputs: outputs, setPoints: sp)
+        var sp = ChamberValues(), due = ChamberValues()
+        for c in 0..<plan.chamberCount where chambers[c].phase.isPressurised {
+            sp[c] = chambers[c].prescribed
+            due[c] = chambers[c].dueAt
+        }
+        return TherapyCommand(outputs: outputs, setPoints: sp, dueAt: due)
     }
 
     // MARK: sequencing
@@ -201,6 +210,8 @@ public struct Controller: Sendable {
                         chambers[c].inflateAt = time
                         chambers[c].rampFrom = max(est, 0)
                         chambers[c].target = s.target.mmHg
+                        chambers[c].prescribed = s.target.mmHg
+                        chambers[c].dueAt = time + s.rampSeconds
                         chambers[c].setPoint = s.rampSeconds > 0 ? max(est, 0) : s.target.mmHg
                         emit(.inflate, time, chamber: c, pressure: s.target.mmHg)
                         changed = true
@@ -219,6 +230,8 @@ public struct Controller: Sendable {
                     if chambers[c].phase != .settled, let h = s.hold, let hp = s.holdPressure, fired(h, at: time) {
                         chambers[c].phase = .settled
                         chambers[c].setPoint = hp.mmHg
+                        chambers[c].prescribed = hp.mmHg
+                        chambers[c].dueAt = time
                         emit(.hold, time, chamber: c, pressure: hp.mmHg)
                         changed = true
                     }
@@ -267,21 +280,30 @@ public struct Controller: Sendable {
         let settle = Double(PressureEstimator.window) * settings.tickSeconds
         // Nearest pressurised distal neighbour's estimate, for the gradient guard.
         var distalLimit = Double.infinity
+        // Inlets open on the last tick share the pump: a chamber's rise rate depends on how many.
+        let sharing = outputs.inlets
         for c in 0..<n {
             var ch = chambers[c]
             if ch.phase.isPressurised {
                 let p = ch.estimator.level
                 let r = ch.estimator.slope
-                let limit = min(ch.setPoint, distalLimit)
+                // The gradient guard: not above the distal neighbour by more than the allowance,
+                // which lets a chamber whose target equals its neighbour's reach it in normal time.
+                let limit = min(ch.setPoint, distalLimit + settings.gradientAllowance)
                 if ch.inletOpen {
                     if ch.pulseTicksLeft > 0 {
+                        // A top-up pulse ends once the air it let in covers the deficit, counted
+                        // at the share of the pump this inlet had on each tick: when another inlet
+                        // closes mid-pulse, the rest of the pulse is shorter.
                         ch.pulseTicksLeft -= 1
-                        if ch.pulseTicksLeft == 0 { closeInlet(&ch, time: time) }
+                        ch.pulseNeed -= ch.riseRate / Double(max(sharing.count, 1)) * settings.tickSeconds
+                        if ch.pulseTicksLeft == 0 || ch.pulseNeed <= 0 { closeInlet(&ch, time: time) }
                     } else if p + max(r, 0) * look >= limit {
                         // Continuous inflation: cut off where the predicted pressure meets the
                         // limit, and remember the rise rate for later top-up pulses.
                         // Only a long opening gives the estimator time to see the true rate.
-                        if r > 1, time - ch.openedAt >= settle { ch.riseRate = r }
+                        // Stored per whole pump, as the inlets open now share it.
+                        if r > 1, time - ch.openedAt >= settle { ch.riseRate = r * Double(max(sharing.count, 1)) }
                         closeInlet(&ch, time: time)
                     }
                 } else if ch.exhaustOpen {
@@ -298,8 +320,8 @@ public struct Controller: Sendable {
                             // Topping up a held chamber: a pulse sized from the known rise rate.
                             // A short opening is too brief for the estimator to see the rise, so
                             // the continuous cut-off would overshoot.
-                            let ticks = ((limit - p) / (ch.riseRate * settings.tickSeconds)).rounded(.down)
-                            ch.pulseTicksLeft = Swift.min(Swift.max(Int(saturating: ticks), 1), 10)
+                            ch.pulseNeed = limit - p
+                            ch.pulseTicksLeft = 10
                         }
                     } else if p > ch.setPoint + settings.highBand {
                         ch.exhaustOpen = true
@@ -339,20 +361,26 @@ struct ChamberControl: Sendable {
     var phase: Phase = .waiting
     var takesPart = false
     var target = 0.0
+    /// What the regulator aims at now: the ramp's value while ramping, else the prescription.
     var setPoint = 0.0
+    /// The protocol's pressure for the current phase (the ramp's end), and when it is due.
+    var prescribed = 0.0
+    var dueAt = 0.0
     var rampFrom = 0.0
     var inflateAt = Double.nan
     var reachedAt = Double.nan
     var releaseAt = Double.nan
     var inletOpen = false
     var exhaustOpen = true
-    /// Ticks left in a top-up pulse (0: not pulsing).
+    /// Ticks left in a top-up pulse at most (0: not pulsing), and the rise it still has to give.
     var pulseTicksLeft = 0
+    var pulseNeed = 0.0
     /// The open exhaust is a one-tick trim pulse.
     var exhaustPulse = false
     /// No new valve decision before this time (the estimator is settling).
     var quietUntil = -Double.infinity
-    /// Rise rate seen at the last continuous cut-off (mmHg/s), for sizing top-up pulses.
+    /// Rise rate seen at the last continuous cut-off, scaled to the whole pump (mmHg/s × inlets
+    /// sharing it then), for sizing top-up pulses.
     var riseRate = 0.0
     /// When the inlet last opened.
     var openedAt = 0.0

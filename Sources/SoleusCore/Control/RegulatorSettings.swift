@@ -12,6 +12,10 @@ public struct RegulatorSettings: Sendable, Equatable {
     public var anticipationSeconds: Double
     /// A chamber counts as having reached its target within this many mmHg below it.
     public var reachTolerance: Double
+    /// How far (mmHg) a chamber may be regulated above its pressurised distal neighbour's current
+    /// pressure. Zero would stall a chamber whose target equals its neighbour's (the neighbour
+    /// hovers inside its own bands); it stays well below the supervisor's gradient band (5 mmHg).
+    public var gradientAllowance: Double = 2.5
 
     public init(
         tickSeconds: Double = 0.01, lowBand: Double = 1.5, highBand: Double = 1.5,

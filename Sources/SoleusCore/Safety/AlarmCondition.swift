@@ -40,6 +40,10 @@ public enum AlarmCondition: Int, Sendable, CaseIterable, CustomStringConvertible
     case loopStall
     /// Raised by the session runner, not the supervisor: the session log cannot be written.
     case storageFailure
+    /// The two transducers of a chamber disagree (boots with a redundant pressure channel).
+    case sensorDisagreement
+    /// Air keeps going into a held chamber far beyond what a leak explains.
+    case unexplainedAir
 
     public struct Policy: Sendable {
         public var priority: AlarmPriority
@@ -48,6 +52,9 @@ public enum AlarmCondition: Int, Sendable, CaseIterable, CustomStringConvertible
         public var reaction: AlarmReaction
         /// What the operator reads.
         public var meaning: String
+        /// Opens the safety relay: every vent reaction does, so even a welded pump relay or a
+        /// valve driver stuck on loses power.
+        public var opensRelay: Bool { reaction == .vent }
     }
 
     /// The policy table.
@@ -58,7 +65,7 @@ public enum AlarmCondition: Int, Sendable, CaseIterable, CustomStringConvertible
         case .targetNotReached: Policy(priority: .medium, latching: false, reaction: .vent, meaning: "target not reached in time (leak, disconnected garment, weak pump, valve stuck)")
         case .leak: Policy(priority: .medium, latching: false, reaction: .alarmOnly, meaning: "pressure keeps falling in hold; the pump keeps topping up (leak)")
         case .riseInletClosed: Policy(priority: .high, latching: true, reaction: .vent, meaning: "pressure rising with the inlet closed (inlet stuck open or leaking, or the garment pressed on)")
-        case .occlusion: Policy(priority: .high, latching: true, reaction: .vent, meaning: "pressure rising implausibly fast (kinked or blocked hose)")
+        case .occlusion: Policy(priority: .high, latching: true, reaction: .vent, meaning: "pressure rising or falling implausibly fast (kinked or blocked hose: the sensor sees the hose, not the bladder)")
         case .noPressureRise: Policy(priority: .medium, latching: false, reaction: .vent, meaning: "pump on with no pressure rise (pump failure or inlet stuck closed)")
         case .sensorFault: Policy(priority: .high, latching: true, reaction: .vent, meaning: "pressure sensor out of range, invalid or frozen")
         case .staleReadings: Policy(priority: .high, latching: false, reaction: .vent, meaning: "no fresh pressure readings (communication lost)")
@@ -71,6 +78,8 @@ public enum AlarmCondition: Int, Sendable, CaseIterable, CustomStringConvertible
         case .loopStall: Policy(priority: .high, latching: true, reaction: .vent, meaning: "control loop stalled longer than the stale-readings limit")
         // Therapy itself is unaffected, so it goes on; latching, because records were lost.
         case .storageFailure: Policy(priority: .medium, latching: true, reaction: .alarmOnly, meaning: "the session log cannot be written (disk full or failing); records are being lost")
+        case .sensorDisagreement: Policy(priority: .high, latching: true, reaction: .vent, meaning: "a chamber's two pressure transducers disagree (one has drifted, stuck or lost calibration)")
+        case .unexplainedAir: Policy(priority: .high, latching: true, reaction: .vent, meaning: "air keeps going into a held chamber without the pressure rising (torn bladder, or the sensor reads low)")
         }
     }
 
@@ -93,6 +102,8 @@ public enum AlarmCondition: Int, Sendable, CaseIterable, CustomStringConvertible
         case .loopOverrun: "loop-overrun"
         case .loopStall: "loop-stall"
         case .storageFailure: "storage-failure"
+        case .sensorDisagreement: "sensor-disagreement"
+        case .unexplainedAir: "unexplained-air"
         }
     }
 
@@ -122,7 +133,9 @@ public struct AlarmDetail: Sendable, Equatable {
     /// The threshold it crossed, or NaN.
     public var limit: Double
     /// Which of the condition's checks detected it, for conditions with more than one (0: the
-    /// first; for `rise-inlet-closed`, 1 = too many exhaust trims while holding).
+    /// first; for `rise-inlet-closed`, 1 = too many exhaust trims while holding; for `occlusion`,
+    /// 1 = too fast a fall; for `sensor-fault`, 1 = frozen while air moved, 2 = frozen while
+    /// quiet, 3 = the redundant channel).
     public var check: Int
 
     public init(chamber: Int = -1, value: Double = .nan, limit: Double = .nan, check: Int = 0) {

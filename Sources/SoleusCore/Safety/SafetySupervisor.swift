@@ -1,8 +1,9 @@
 /// The independent safety layer. Runs every tick *after* the controller and sees only the sensor
-/// readings, the commanded outputs and set points (``TherapyCommand``), and the tick's lateness:
-/// never the controller's state. When a condition whose reaction is ``AlarmReaction/vent`` is
-/// present it forces the safe state (pump off, inlets closed, exhausts open), and that latches
-/// for the rest of the session, whatever the controller asks.
+/// readings (both channels where the boot has a redundant transducer), the commanded outputs and
+/// prescribed set points (``TherapyCommand``), and the tick's lateness: never the controller's
+/// state. When a condition whose reaction is ``AlarmReaction/vent`` is present it forces the safe
+/// state (pump off, inlets closed, exhausts open, safety relay open), and that latches for the
+/// rest of the session, whatever the controller asks.
 ///
 /// Each check is a few lines below; thresholds are ``SafetySettings``; priorities, latching and
 /// reactions are ``AlarmCondition/policy``. `docs/safety.md` traces hazard → check → scenario.
@@ -68,7 +69,8 @@ public struct SafetySupervisor: Sendable {
         updateMeans(inputs.pressures)
         for c in 0..<chamberCount {
             checkSensor(c, time: time, reading: inputs.pressures[c], out: out, setPoint: command.setPoints[c])
-            checkPressure(c, time: time, setPoint: command.setPoints[c])
+            if inputs.hasRedundant { checkRedundant(c, time: time, primary: inputs.pressures[c], second: inputs.redundant[c]) }
+            checkPressure(c, time: time, setPoint: command.setPoints[c], due: command.dueAt[c])
             checkValves(c, time: time, out: out, setPoint: command.setPoints[c])
             if c > 0 { checkGradient(c, time: time, setPoints: command.setPoints) }
         }
@@ -82,13 +84,16 @@ public struct SafetySupervisor: Sendable {
             }
             safeState = cause != nil
         }
-        return safeState ? .vented(chamberCount: chamberCount) : out
+        if safeState { return .vented(chamberCount: chamberCount) }
+        var powered = out
+        powered.power = true
+        return powered
     }
 
     mutating func raise(_ c: AlarmCondition, _ d: AlarmDetail) {
         if !present.contains(c) { details[c.rawValue] = d }
         present.insert(c)
-        if c == .sensorFault, (0..<chamberCount).contains(d.chamber) { faultySensors.set(d.chamber, true) }
+        if c == .sensorFault || c == .sensorDisagreement, (0..<chamberCount).contains(d.chamber) { faultySensors.set(d.chamber, true) }
         if c == .occlusion, (0..<chamberCount).contains(d.chamber) { occludedChambers.set(d.chamber, true) }
     }
 
@@ -132,19 +137,43 @@ public struct SafetySupervisor: Sendable {
         if r > settings.ceiling { raise(.overPressure, AlarmDetail(chamber: c, value: r, limit: settings.ceiling)) }
         // Frozen: air is moving in or out of the chamber, yet the reading does not change at all.
         let active = out.inlets.contains(index: c) || (setPoint > 0 && out.exhausts.contains(index: c))
+        // Frozen whatever the valves do: a noisy sensor never repeats one value for long.
         if r == watch[c].lastReading {
             if active { watch[c].frozenTicks += 1 }
+            watch[c].sameTicks += 1
             if Double(watch[c].frozenTicks) * tick >= settings.frozenActivity {
-                raise(.sensorFault, AlarmDetail(chamber: c, value: r, limit: settings.frozenActivity))
+                raise(.sensorFault, AlarmDetail(chamber: c, value: r, limit: settings.frozenActivity, check: 1))
+            }
+            if settings.frozenQuiet > 0 && Double(watch[c].sameTicks) * tick >= settings.frozenQuiet {
+                raise(.sensorFault, AlarmDetail(chamber: c, value: r, limit: settings.frozenQuiet, check: 2))
             }
         } else {
             watch[c].frozenTicks = 0
+            watch[c].sameTicks = 0
             watch[c].lastReading = r
         }
     }
 
-    /// Over target, not reached, sustained pressure, occlusion.
-    mutating func checkPressure(_ c: Int, time: Double, setPoint sp: Double) {
+    /// The redundant transducer: in range, under the ceiling, and agreeing with the first channel.
+    /// When they disagree neither is trusted: the chamber's pressure is unknown.
+    mutating func checkRedundant(_ c: Int, time: Double, primary: Double, second r: Double) {
+        if !r.isFinite || r < settings.sensorMin || r > settings.sensorMax {
+            raise(.sensorFault, AlarmDetail(chamber: c, value: r, limit: r < settings.sensorMin ? settings.sensorMin : settings.sensorMax, check: 3))
+        }
+        if r > settings.ceiling { raise(.overPressure, AlarmDetail(chamber: c, value: r, limit: settings.ceiling)) }
+        let gap = abs(primary - r)
+        if primary.isFinite && r.isFinite && gap > settings.disagreementBand {
+            if watch[c].disagreeSince.isNaN { watch[c].disagreeSince = time }
+            if time - watch[c].disagreeSince >= settings.disagreementDebounce {
+                raise(.sensorDisagreement, AlarmDetail(chamber: c, value: gap, limit: settings.disagreementBand))
+            }
+        } else {
+            watch[c].disagreeSince = .nan
+        }
+    }
+
+    /// Over target, not reached, sustained pressure, occlusion (too fast a rise or fall).
+    mutating func checkPressure(_ c: Int, time: Double, setPoint sp: Double, due: Double) {
         let m = mean(c)
         var w = watch[c]
         defer { watch[c] = w }
@@ -162,7 +191,8 @@ public struct SafetySupervisor: Sendable {
                 w.overTargetSince = .nan
             }
             if !w.reached && m >= sp - settings.reachBand { w.reached = true }
-            if !w.reached && time - w.compressingSince > settings.reachTimeout {
+            // Counted from when the set point is due: the end of its ramp, if it has one.
+            if !w.reached && time - max(w.compressingSince, due) > settings.reachTimeout {
                 raise(.targetNotReached, AlarmDetail(chamber: c, value: m, limit: sp - settings.reachBand))
             }
         } else {
@@ -183,8 +213,12 @@ public struct SafetySupervisor: Sendable {
         } else {
             w.aboveSince = .nan
         }
+        // No bladder fills or empties this fast; a sensor cut off from it by a kinked hose does.
         let rate = riseRate(c)
         if ticks > window + lagTicks && rate > settings.maxRiseRate { raise(.occlusion, AlarmDetail(chamber: c, value: rate, limit: settings.maxRiseRate)) }
+        if ticks > window + lagTicks && -rate > settings.maxFallRate {
+            raise(.occlusion, AlarmDetail(chamber: c, value: -rate, limit: settings.maxFallRate, check: 1))
+        }
     }
 
     /// Leak (frequent top-ups), inlet stuck open (rise while sealed, frequent trims), vent failure.
@@ -198,13 +232,20 @@ public struct SafetySupervisor: Sendable {
         // The hold proper starts when the first inflation's inlet closes.
         if holding && !inlet { w.inflated = true }
         if holding && w.inflated {
-            // Leak: the pump keeps compensating. The inlet's open share, averaged over time.
-            w.topUpDuty += ((inlet ? 1 : 0) - w.topUpDuty) * tick / settings.leakAveraging
+            // Leak: the pump keeps compensating. The air admitted, as a share of the whole pump's
+            // flow (inlets open together share it), averaged over time.
+            let admitted = inlet && out.pump ? 1 / Double(out.inlets.count) : 0
+            w.topUpDuty += (admitted - w.topUpDuty) * tick / settings.leakAveraging
             // Hysteresis: on above the limit, off only below half of it, so the alarm does not
             // flicker around the threshold.
             if w.topUpDuty > settings.leakDuty { w.leaking = true } else if w.topUpDuty < settings.leakDuty / 2 { w.leaking = false }
             if w.leaking {
                 raise(.leak, AlarmDetail(chamber: c, value: w.topUpDuty * 100, limit: settings.leakDuty * 100))
+            }
+            // Far more air than a leak explains: the bladder is torn, or the sensor reads low while
+            // the chamber fills. One sensor cannot tell which; either way, vent.
+            if w.topUpDuty > settings.unexplainedAirDuty {
+                raise(.unexplainedAir, AlarmDetail(chamber: c, value: w.topUpDuty * 100, limit: settings.unexplainedAirDuty * 100))
             }
             let trims = w.trims.countRecent(time, window: settings.trimWindow)
             if trims >= settings.holdTrims {
@@ -290,6 +331,8 @@ struct ChamberWatch: Sendable {
     var mean = 0.0
     var lastReading = Double.nan
     var frozenTicks = 0
+    var sameTicks = 0
+    var disagreeSince = Double.nan
     var compressingSince = Double.nan
     var lastSetPoint = 0.0
     var reached = false
