@@ -34,6 +34,11 @@ public struct ScenarioRunner {
     public func run() throws -> Outcome {
         var prepared = try PreparedSession.load(protocolPath: scenario.protocolPath, profilePath: scenario.profilePath)
         if let cycles = scenario.cycles { prepared.plan.length = .cycles(cycles) }
+        return try run(prepared)
+    }
+
+    /// Runs the scenario's timeline on an already prepared session (tests adjust its plan).
+    public func run(_ prepared: PreparedSession) throws -> Outcome {
         guard let sim = prepared.makeBackend() as? SimulatedBoot else {
             throw ConfigError(file: scenario.path, "scenario.hardware must use the simulated backend")
         }
