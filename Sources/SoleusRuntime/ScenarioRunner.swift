@@ -61,10 +61,10 @@ public struct ScenarioRunner {
         let tick = prepared.profile.regulator.tickSeconds
         let end = result.end.duration
         for k in 1...Int(10 / tick) { _ = try? boot.read(at: end + Double(k) * tick) }
-        return evaluate(result, boot: boot, log: log, ceiling: prepared.profile.boot.limits.ceiling.mmHg)
+        return evaluate(result, boot: boot, log: log, names: prepared.plan.bootChambers)
     }
 
-    func evaluate(_ result: SessionResult, boot: ScriptedBoot, log: MemorySessionLog, ceiling: Double) -> Outcome {
+    func evaluate(_ result: SessionResult, boot: ScriptedBoot, log: MemorySessionLog, names: [String]) -> Outcome {
         let x = scenario.expect
         var checks: [Check] = []
         let firstFault = scenario.timeline.first { a in
@@ -98,6 +98,12 @@ public struct ScenarioRunner {
             checks.append(Check(what: "vented below 5 mmHg within \(formatFixed(within, decimals: 1)) s of the alarm" + (x.unvented.isEmpty ? "" : " (except \(x.unvented.count) chamber(s) that cannot)"),
                                 passed: (ventedAfter ?? .infinity) <= within,
                                 detail: ventedAfter.map { "\(formatFixed($0, decimals: 2)) s" } ?? "not vented"))
+        }
+        // A chamber that physically cannot vent must be named by the log's vent-unconfirmed.
+        for c in x.unvented where c < names.count {
+            let named = result.ventUnconfirmed?.contains(names[c]) ?? false
+            checks.append(Check(what: "the log names \(names[c]) as not confirmed vented", passed: named,
+                                detail: result.ventUnconfirmed ?? "the log says vented"))
         }
         if let r = x.endReason {
             checks.append(Check(what: "session ends \(r)", passed: result.end.reason.rawValue == r, detail: "\(result.end.reason.rawValue): \(result.end.detail)"))

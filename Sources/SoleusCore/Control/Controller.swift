@@ -316,9 +316,10 @@ public struct Controller: Sendable {
                     if p < limit - settings.lowBand {
                         ch.inletOpen = true
                         ch.openedAt = time
-                        if ch.phase != .inflating, ch.riseRate > 0 {
-                            // Topping up a held chamber: a pulse sized from the known rise rate.
-                            // A short opening is too brief for the estimator to see the rise, so
+                        // Topping up a held chamber a little: a pulse. A large deficit (a leak the
+                        // pulses cannot keep up with, a limb that moved) refills continuously.
+                        if ch.phase != .inflating, ch.riseRate > 0, limit - p <= 4 * settings.lowBand {
+                            // The pulse is sized from the known rise rate. A short opening is too brief for the estimator to see the rise, so
                             // the continuous cut-off would overshoot.
                             ch.pulseNeed = limit - p
                             ch.pulseTicksLeft = 10
