@@ -156,3 +156,44 @@ func dvtPlan(length: SessionLength = .cycles(2)) throws -> TreatmentPlan {
         #expect(worst < 0.5)
     }
 }
+
+/// The controller defects of issue 7.
+@Suite struct ControllerTimingTests {
+    @Test func aRestBetweenSetsVentsOnTheTickItStarts() throws {
+        // The release follows an event; the cycle's period ends first, straight into the rest.
+        let plan = try ProtocolValidator.plan(
+            dvt([step("calf", 40, release: Trigger(.reached("calf"), delay: 1))], chambers: ["calf"], length: .sets(count: 2, cyclesPerSet: 1, restSeconds: 30), period: 6),
+            for: boot3)
+        var restStart = Double.nan
+        var ventedFromRestStart = true
+        _ = simulate(plan) { t, c, out, _ in
+            if c.pendingRest && restStart.isNaN { restStart = t }
+            if c.pendingRest && !(out.inlets.isEmpty && out.exhausts.contains(index: 0)) { ventedFromRestStart = false }
+        }
+        #expect(!restStart.isNaN)
+        #expect(ventedFromRestStart)
+    }
+
+    @Test func theCommandCarriesTheFinalTargetAndWhenItIsDueNotTheRamp() throws {
+        var s = step("ankle", 45, release: .at(20))
+        s.rampSeconds = 8
+        let plan = try ProtocolValidator.plan(dvt([s], chambers: ["ankle"], length: .cycles(1), period: 30), for: boot3)
+        var c = Controller(plan: plan, settings: RegulatorSettings())
+        _ = c.step(time: 0, inputs: BootInputs())
+        let cmd = c.step(time: 2, inputs: BootInputs(pressures: ChamberValues([10])))
+        #expect(cmd.setPoints[0] == 45)
+        #expect(cmd.dueAt[0] == 8)
+        #expect(c.setPoint(of: 0) < 45) // the regulator follows the ramp
+    }
+
+    @Test func equalTargetNeighboursReachTargetInTheNormalTime() throws {
+        let plan = try ProtocolValidator.plan(
+            dvt([step("ankle", 40), step("calf", 40, inflate: .at(2))], chambers: ["ankle", "calf"], length: .cycles(1), period: 20),
+            for: boot3)
+        let run = simulate(plan)
+        let reached = run.events.filter { $0.kind == .reached && $0.chamber == 1 }.map(\.time)
+        // 40 mmHg at 20 mmHg/s: about 2 s after its inflation at 2 s.
+        #expect(reached.count == 1)
+        #expect((reached.first ?? .infinity) < 4.6)
+    }
+}

@@ -7,6 +7,8 @@ struct Bench {
     var s: SafetySupervisor
     var t = 0.0
     let n: Int
+    /// The outputs the supervisor returned on the last tick.
+    var last = BootOutputs.vented(chamberCount: 0)
     init(chambers: Int = 3, _ configure: (inout SafetySettings) -> Void = { _ in }) {
         var settings = SafetySettings()
         configure(&settings)
@@ -16,13 +18,13 @@ struct Bench {
 
     /// Runs `seconds` of ticks with readings from `p(t)`, the given outputs and set points.
     @discardableResult
-    mutating func run(_ seconds: Double, p: (Double) -> [Double], out: BootOutputs? = nil, sp: [Double] = [], estop: Bool = false, age: Double = 0.005, lateness: Double = 0) -> AlarmSet {
+    mutating func run(_ seconds: Double, p: (Double) -> [Double], redundant: ((Double) -> [Double])? = nil, out: BootOutputs? = nil, sp: [Double] = [], due: [Double] = [], estop: Bool = false, age: Double = 0.005, lateness: Double = 0) -> AlarmSet {
         var seen = AlarmSet()
         let o = out ?? .vented(chamberCount: n)
         let ticks = Int((seconds / 0.01).rounded())
         for _ in 0..<ticks {
-            let inputs = BootInputs(pressures: ChamberValues(p(t)), emergencyStop: estop, age: age)
-            _ = s.check(time: t, inputs: inputs, command: TherapyCommand(outputs: o, setPoints: ChamberValues(sp)), lateness: lateness)
+            let inputs = BootInputs(pressures: ChamberValues(p(t)), redundant: redundant.map { ChamberValues($0(t)) }, emergencyStop: estop, age: age)
+            last = s.check(time: t, inputs: inputs, command: TherapyCommand(outputs: o, setPoints: ChamberValues(sp), dueAt: ChamberValues(due)), lateness: lateness)
             seen.formUnion(s.present)
             t += 0.01
         }

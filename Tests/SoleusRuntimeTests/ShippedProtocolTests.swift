@@ -84,7 +84,7 @@ import SoleusSimulation
             let (result, boot, _) = try runWatched(prepared)
             #expect(result.end.reason == .completed)
             #expect(result.summaries.allSatisfy { abs($0.peak - $0.target) <= 2 })
-            #expect(boot.worstReverseGradient < 1.0)
+            #expect(boot.worstReverseGradient < RegulatorSettings().gradientAllowance)
         }
     }
 }
