@@ -49,6 +49,7 @@ struct Run: ParsableCommand {
             printError(error.description)
             throw ExitCode(2)
         }
+        for w in prepared.profile.warnings { printError("\(hardware): warning: \(w)") }
         if speed != .realtime && !prepared.isSimulated {
             throw CLIError("--speed \(speed) needs the simulated backend; real hardware runs in real time")
         }

@@ -27,6 +27,7 @@ struct Validate: ParsableCommand {
                 printError(error.description)
                 throw ExitCode(2)
             }
+            for w in profile?.warnings ?? [] { printError("\(hardware): warning: \(w)") }
         }
         var failed = 0
         for file in files {
