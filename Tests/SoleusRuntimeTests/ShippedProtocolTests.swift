@@ -55,6 +55,29 @@ import SoleusSimulation
         #expect(log.samples.count >= Int(result.end.duration * 10))
     }
 
+    /// A ramped variant of every shipped protocol (every compression ramped over 1 s) runs on the
+    /// healthy boot with sensor noise and raises nothing: the supervisor judges the final target
+    /// and its due time, so the ramp's inlet openings are neither top-ups nor a target reached.
+    @Test(arguments: shippedProtocols.map(\.protocolFile))
+    func rampedVariantRaisesNoAlarm(protocolFile: String) throws {
+        let profile = try #require(shippedProtocols.first { $0.protocolFile == protocolFile }).profile
+        var prepared = try prepare(protocolFile, profile)
+        func ramped(_ c: CyclePlan) -> CyclePlan {
+            var c = c
+            for i in c.steps.indices { c.steps[i].rampSeconds = 1 }
+            return c
+        }
+        prepared.plan.cycle = ramped(prepared.plan.cycle)
+        prepared.plan.prefix = prepared.plan.prefix.map(ramped)
+        prepared.plan.suffix = prepared.plan.suffix.map(ramped)
+        if case .minutes = prepared.plan.length { prepared.plan.length = .cycles(4) }
+        let (result, boot, _) = try runWatched(prepared)
+        #expect(result.end.reason == .completed, "\(protocolFile): \(result.end.detail)")
+        #expect(result.alarms.isEmpty, "\(protocolFile): \(result.alarms.map { "\($0.condition) at \($0.time) s" })")
+        for s in result.summaries { #expect(abs(s.peak - s.target) <= 2.5, "\(protocolFile) cycle \(s.cycle): peak \(s.peak) for \(s.target)") }
+        for c in 0..<prepared.plan.chamberCount { #expect(boot.sim.physics.pressure[c] < 5) }
+    }
+
     @Test func dvtStartOffsetsAndPeaksMatchTheReferenceNumbers() throws {
         let (result, _, _) = try runWatched(try prepare("protocols/dvt-3-chamber.toml", "hardware/sim-3-dvt.toml"))
         #expect(result.end.cyclesCompleted == 30)
