@@ -19,7 +19,7 @@ public struct HardwareProfile: Sendable, Equatable {
     /// The safety hardware the boot has (`[protection]`).
     public var protection: Protection
     /// Hazards this profile leaves open (missing safety hardware), for the operator to read.
-    public var warnings: [String]
+    public var warnings: [String] { protection.warnings }
     /// The file's text, stored with every session run on it.
     public var text: String
     /// Where it was read from.
@@ -185,7 +185,7 @@ public enum HardwareProfileFile {
         guard let name, let chambers, let backend else { return nil }
         return HardwareProfile(
             name: name, boot: BootDescription(chambers: chambers, limits: limits), regulator: regulator,
-            safety: safety, backend: backend, protection: protection, warnings: protection.warnings, text: text, path: file)
+            safety: safety, backend: backend, protection: protection, text: text, path: file)
     }
 
     /// Thresholds that follow the garment, pump and sensors, unless the profile sets them: the

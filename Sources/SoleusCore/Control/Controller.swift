@@ -319,8 +319,9 @@ public struct Controller: Sendable {
                         // Topping up a held chamber a little: a pulse. A large deficit (a leak the
                         // pulses cannot keep up with, a limb that moved) refills continuously.
                         if ch.phase != .inflating, ch.riseRate > 0, limit - p <= 4 * settings.lowBand {
-                            // The pulse is sized from the known rise rate. A short opening is too brief for the estimator to see the rise, so
-                            // the continuous cut-off would overshoot.
+                            // The pulse is sized from the known rise rate (see the pulse branch
+                            // above): a short opening is too brief for the estimator to see the
+                            // rise, so the continuous cut-off would overshoot. At most 10 ticks.
                             ch.pulseNeed = limit - p
                             ch.pulseTicksLeft = 10
                         }
