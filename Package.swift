@@ -5,8 +5,10 @@ import PackageDescription
 // modbus) → SoleusSimulation (physical boot model) → SoleusConfig (TOML files) → SoleusRuntime
 // (session runner, storage) → executables.
 
-// The control tick and the physics are optimised in debug builds too: the test suite runs
-// thousands of simulated sessions (the single-fault sweep), ten times faster this way.
+// Every target is optimised in debug builds too: the test suite runs thousands of simulated
+// sessions (the single-fault sweep), ten times faster this way. All of them, not only the hot ones:
+// mixing -O and -Onone modules miscompiled calls that pass the 32-chamber inline values across
+// the module boundary (a jump to address 0 in the test suite; docs/architecture.md).
 let optimisedInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
 let package = Package(
     name: "Soleus",
@@ -30,9 +32,9 @@ let package = Package(
         .target(name: "SoleusCore", swiftSettings: optimisedInDebug),
         .target(
             name: "SoleusConfig",
-            dependencies: ["SoleusCore", "SoleusHardware", "SoleusSimulation"]
+            dependencies: ["SoleusCore", "SoleusHardware", "SoleusSimulation"], swiftSettings: optimisedInDebug
         ),
-        .target(name: "SoleusHardware", dependencies: ["SoleusCore", "CGPIOD", "CModbus"]),
+        .target(name: "SoleusHardware", dependencies: ["SoleusCore", "CGPIOD", "CModbus"], swiftSettings: optimisedInDebug),
         .target(name: "SoleusSimulation", dependencies: ["SoleusCore", "SoleusHardware"], swiftSettings: optimisedInDebug),
         .target(
             name: "SoleusRuntime",
@@ -40,26 +42,28 @@ let package = Package(
                 "SoleusCore", "SoleusConfig", "SoleusHardware", "SoleusSimulation",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
-            ]
+            ],
+            swiftSettings: optimisedInDebug
         ),
         .executableTarget(
             name: "soleus",
             dependencies: [
                 "SoleusCore", "SoleusConfig", "SoleusHardware", "SoleusSimulation", "SoleusRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            swiftSettings: optimisedInDebug
         ),
 
         // Development tool: the TOML reader behind the toml-test interface.
-        .executableTarget(name: "soleus-toml-decode", dependencies: ["SoleusCore", "SoleusConfig"]),
+        .executableTarget(name: "soleus-toml-decode", dependencies: ["SoleusCore", "SoleusConfig"], swiftSettings: optimisedInDebug),
 
-        .testTarget(name: "SoleusCoreTests", dependencies: ["SoleusCore"]),
-        .testTarget(name: "SoleusCLITests", dependencies: ["soleus"]),
-        .testTarget(name: "SoleusConfigTests", dependencies: ["SoleusConfig"]),
-        .testTarget(name: "SoleusSimulationTests", dependencies: ["SoleusSimulation"]),
+        .testTarget(name: "SoleusCoreTests", dependencies: ["SoleusCore"], swiftSettings: optimisedInDebug),
+        .testTarget(name: "SoleusCLITests", dependencies: ["soleus"], swiftSettings: optimisedInDebug),
+        .testTarget(name: "SoleusConfigTests", dependencies: ["SoleusConfig"], swiftSettings: optimisedInDebug),
+        .testTarget(name: "SoleusSimulationTests", dependencies: ["SoleusSimulation"], swiftSettings: optimisedInDebug),
         .testTarget(
             name: "SoleusRuntimeTests",
-            dependencies: ["SoleusRuntime", "SoleusConfig", "SoleusSimulation"]
+            dependencies: ["SoleusRuntime", "SoleusConfig", "SoleusSimulation"], swiftSettings: optimisedInDebug
         ),
     ],
     swiftLanguageModes: [.v6]

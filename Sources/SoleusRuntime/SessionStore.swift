@@ -350,7 +350,7 @@ public final class SessionStore: SessionSink, Sendable {
                 let inlets: Int = try row.value("inlets"), exhausts: Int = try row.value("exhausts")
                 try body(SessionSample(
                     time: try row.value("t"), pressures: Self.decode(blob),
-                    outputs: BootOutputs(pump: try row.value("pump"), inlets: ChamberSet(rawValue: UInt16(truncatingIfNeeded: inlets)), exhausts: ChamberSet(rawValue: UInt16(truncatingIfNeeded: exhausts)))))
+                    outputs: BootOutputs(pump: try row.value("pump"), inlets: ChamberSet(rawValue: UInt32(truncatingIfNeeded: inlets)), exhausts: ChamberSet(rawValue: UInt32(truncatingIfNeeded: exhausts)))))
             }
         }
     }

@@ -64,7 +64,7 @@ func profileIssues(_ text: String) -> [ConfigIssue] {
     }
 
     @Test func tooManyChambers() {
-        let names = (1...9).map { "\"c\($0)\"" }.joined(separator: ", ")
+        let names = (1...(maxChambers + 1)).map { "\"c\($0)\"" }.joined(separator: ", ")
         let found = profileIssues(profileText.replacingFirst("chambers = [\"ankle\", \"calf\"]", with: "chambers = [\(names)]"))
         #expect(found.contains { $0.keyPath == "profile.chambers" })
     }

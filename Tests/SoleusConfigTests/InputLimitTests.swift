@@ -60,7 +60,7 @@ import SoleusCore
     @Test func aHundredThousandChambersAreRefusedBeforeValidation() {
         let names = (0..<100_000).map { "\"c\($0)\"" }.joined(separator: ",")
         let text = dvtText.replacingFirst("chambers = [\"ankle\", \"calf\", \"thigh\"]", with: "chambers = [\(names)]")
-        #expect(messages(text) == ["protocol.chambers: lists 100000 items; at most 8 are allowed"])
+        #expect(messages(text) == ["protocol.chambers: lists 100000 items; at most \(maxChambers) are allowed"])
     }
 
     @Test func cycleAndSetCountsAreBounded() {

@@ -101,11 +101,11 @@ import SoleusSimulation
 
     @Test func aChamberListLongerThanAnyBootIsAnError() throws {
         let dir = try storeWithOneSession()
-        let names = (0..<20).map { "c\($0)" }.joined(separator: ",")
+        let names = (0..<40).map { "c\($0)" }.joined(separator: ",")
         try rawWrite(dir, "UPDATE session SET chambers = '\(names)' WHERE id = 1")
         let store = try SessionStore(directory: dir)
-        #expect(error { _ = try store.session(1) } == "session 1: its chamber list is damaged (20 names); its other records can still be exported")
-        #expect(error { _ = try store.summaries(1) } == "session 1: its chamber list is damaged (20 names)")
+        #expect(error { _ = try store.session(1) } == "session 1: its chamber list is damaged (40 names); its other records can still be exported")
+        #expect(error { _ = try store.summaries(1) } == "session 1: its chamber list is damaged (40 names)")
     }
 
     @Test func aShortPressureBlobReadsAsMissingValues() throws {
