@@ -83,13 +83,22 @@ public enum HardwareProfileFile {
         var header = doc.table("profile", required: true)
         let name = header?.string("name", required: true)
         let backendName = header?.string("backend", required: true)
-        let chambers = header?.strings("chambers", required: true, maxCount: maxChambers)
+        let single = header?.strings("chambers", maxCount: maxChambers)
+        let policyName = header?.string("on_limb_fault")
         header?.rejectUnknownKeys()
+        let limbs = readLimbs(&doc, single: single, hasChambersKey: header?.has("chambers") ?? false)
+        var policy = LimbFaultPolicy.ventAll
+        if let policyName {
+            if let p = LimbFaultPolicy(rawValue: policyName) { policy = p } else {
+                issues.add("profile.on_limb_fault", "is \"\(policyName)\"; use \"vent-all\" (any fault vents every limb) or \"carry-on\" (a fault confined to one limb vents that limb and the others carry on)")
+            }
+            if (limbs?.count ?? 0) < 2 { issues.add("profile.on_limb_fault", "applies to a boot of two limbs ([[limb]] tables); this boot has one") }
+        }
+        let chambers = limbs?.flatMap { l in l.chambers.map { l.qualified($0) } }
         if let chambers {
             if chambers.isEmpty || chambers.count > maxChambers {
-                issues.add("profile.chambers", "a boot has 1 to \(maxChambers) chambers, this lists \(chambers.count)")
+                issues.add(limbs?.count == 1 ? "profile.chambers" : "limb", "a boot has 1 to \(maxChambers) chambers over all its limbs, this lists \(chambers.count)")
             }
-            if Set(chambers).count != chambers.count { issues.add("profile.chambers", "chamber names must be unique") }
         }
 
         var limits = BootLimits()
@@ -145,6 +154,7 @@ public enum HardwareProfileFile {
         }
         safety.ceiling = limits.ceiling.mmHg
         safety.maxCompression = limits.maxCompressionSeconds
+        limits.maxBoost = Pressure(mmHg: safety.boostAllowance)
         if safety.overrunAfter >= safety.staleAfter {
             issues.add("safety.overrun_after_s", "must be below safety.stale_after_s (\(formatFixed(safety.staleAfter, decimals: 3)) s)")
         }
@@ -172,6 +182,7 @@ public enum HardwareProfileFile {
                     params.safetyRelay = protection.safetyRelay
                     params.directEmergencyStop = protection.directEmergencyStop
                     params.redundantSensors = protection.redundantSensors
+                    params.drives = (limbs ?? []).flatMap { l in l.chambers.map { _ in l.drive } }
                     backend = .simulated(params)
                     derive(&safety, from: params, ceiling: limits.ceiling.mmHg, explicit: explicit)
                 }
@@ -182,10 +193,62 @@ public enum HardwareProfileFile {
             issues.add("profile.backend", "\"\(other)\" is not a backend this build supports (supported: \"simulated\"; the gpio and modbus drivers are not built yet)")
         }
 
-        guard let name, let chambers, let backend else { return nil }
+        guard let name, let limbs, let backend, issues.issues.isEmpty else { return nil }
+        let boot = limbs.count == 1 && limbs[0].name.isEmpty
+            ? BootDescription(chambers: limbs[0].chambers, limits: limits)
+            : BootDescription(limbs: limbs, limits: limits, onLimbFault: policy)
         return HardwareProfile(
-            name: name, boot: BootDescription(chambers: chambers, limits: limits), regulator: regulator,
+            name: name, boot: boot, regulator: regulator,
             safety: safety, backend: backend, protection: protection, text: text, path: file)
+    }
+
+    /// The boot's limbs: one unnamed limb from `profile.chambers`, or up to two `[[limb]]` tables,
+    /// each with its name, its chambers (distal → proximal) and its pump ("shared" or "own").
+    static func readLimbs(_ doc: inout TableReader, single: [String]?, hasChambersKey: Bool) -> [LimbDescription]? {
+        let issues = doc.issues
+        let tables = doc.tables("limb", maxCount: 2)
+        if hasChambersKey == !tables.isEmpty {
+            issues.add("profile", hasChambersKey ? "give profile.chambers (one limb) or [[limb]] tables (two limbs), not both" : "give profile.chambers (one limb, distal → proximal) or [[limb]] tables")
+            return nil
+        }
+        if let single {
+            if Set(single).count != single.count { issues.add("profile.chambers", "chamber names must be unique") }
+            return [LimbDescription(name: "", chambers: single, firstChamber: 0, drive: 0)]
+        }
+        if hasChambersKey { return nil }
+        var limbs: [LimbDescription] = []
+        var sharedDrive: Int?
+        var drives = 0
+        var ok = true
+        for var t in tables {
+            let name = t.string("name", required: true)
+            let chambers = t.strings("chambers", required: true, maxCount: maxChambers)
+            let pump = t.string("pump") ?? "shared"
+            t.rejectUnknownKeys()
+            guard let name, let chambers else { ok = false; continue }
+            if name.isEmpty || name.contains(".") || limbs.contains(where: { $0.name == name }) {
+                issues.add(t.keyPath("name"), "must be a unique limb name without dots (e.g. \"left\"), got \"\(name)\"")
+                ok = false
+            }
+            if chambers.isEmpty { issues.add(t.keyPath("chambers"), "lists no chamber") ; ok = false }
+            if Set(chambers).count != chambers.count { issues.add(t.keyPath("chambers"), "chamber names must be unique within the limb"); ok = false }
+            let drive: Int
+            switch pump {
+            case "shared":
+                if sharedDrive == nil { sharedDrive = drives; drives += 1 }
+                drive = sharedDrive ?? 0
+            case "own":
+                drive = drives
+                drives += 1
+            default:
+                issues.add(t.keyPath("pump"), "is \"\(pump)\"; use \"shared\" (one pump and safety relay for the limbs that say so) or \"own\" (this limb has its own pump and relay)")
+                ok = false
+                continue
+            }
+            let first = limbs.last.map { $0.firstChamber + $0.chambers.count } ?? 0
+            limbs.append(LimbDescription(name: name, chambers: chambers, firstChamber: first, drive: drive))
+        }
+        return ok && !limbs.isEmpty ? limbs : nil
     }
 
     /// Thresholds that follow the garment, pump and sensors, unless the profile sets them: the

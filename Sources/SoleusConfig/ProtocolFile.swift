@@ -39,11 +39,32 @@ public enum ProtocolFile {
         let name = header?.string("name", required: true)
         let summary = header?.string("summary") ?? ""
         let chambers = header?.strings("chambers", required: true, maxCount: maxChambers)
+        var limbs = LimbMode.single
+        let limbMode = header?.string("limbs")
+        let offset = header?.number("alternate_offset_s", upTo: InputLimits.maxStepSeconds, "s")
+        switch limbMode {
+        case nil, "single": limbs = .single
+        case "together": limbs = .together
+        case "alternating": limbs = .alternating(offsetSeconds: offset)
+        case let other?: issues.add("protocol.limbs", "is \"\(other)\"; use \"single\" (one limb, chosen at the start), \"together\" (every limb in step) or \"alternating\" (each limb's cycle offset from the previous one's)")
+        }
+        if offset != nil, case .alternating = limbs {} else if offset != nil {
+            issues.add("protocol.alternate_offset_s", "only applies with limbs = \"alternating\"")
+        }
         header?.rejectUnknownKeys()
 
         var length: SessionLength?
         var maxCompression: Double?
+        var buildUp: BuildUp?
         if var s = doc.table("session", required: true) {
+            let buildCycles = s.integer("build_up_cycles", upTo: InputLimits.maxCycles)
+            let buildStart = s.number("build_up_start_percent", upTo: 100, "%")
+            switch (buildCycles, buildStart) {
+            case (let n?, let p?): buildUp = BuildUp(cycles: n, startFraction: p / 100)
+            case (nil, nil): break
+            default:
+                if s.has("build_up_cycles") != s.has("build_up_start_percent") { issues.add("session", "build_up_cycles and build_up_start_percent go together") }
+            }
             let minutes = s.number("minutes", upTo: InputLimits.maxSessionMinutes, "min")
             let cycles = s.integer("cycles", upTo: InputLimits.maxCycles)
             let sets = s.integer("sets", upTo: InputLimits.maxSets)
@@ -89,20 +110,50 @@ public enum ProtocolFile {
 
         var prefix: CycleDefinition?
         if var t = doc.table("prefix") { prefix = cycle(&t) }
-        var main: CycleDefinition?
-        if var t = doc.table("cycle", required: true) { main = cycle(&t) }
+        let phases = readPhases(&doc)
         var suffix: CycleDefinition?
         if var t = doc.table("suffix") { suffix = cycle(&t) }
 
-        guard let name, let chambers, let length, let main else { return nil }
+        guard let name, let chambers, let length, let phases else { return nil }
         var proto = TreatmentProtocol(
             name: name, summary: summary, chambers: chambers, length: length, intensity: intensity,
-            prefix: prefix, cycle: main, suffix: suffix)
+            prefix: prefix, phases: phases, suffix: suffix)
         proto.maxCompressionSeconds = maxCompression
+        proto.buildUp = buildUp
+        proto.limbs = limbs
         return proto
     }
 
-    static func cycle(_ t: inout TableReader) -> CycleDefinition? {
+    /// The main part: one `[cycle]`, or a list of `[[phase]]` tables, each a cycle with a name and
+    /// a `repeat` count.
+    static func readPhases(_ doc: inout TableReader) -> [ProgramPhase]? {
+        let issues = doc.issues
+        let hasCycle = doc.has("cycle"), hasPhases = doc.has("phase")
+        if hasCycle == hasPhases {
+            issues.add(hasCycle ? "phase" : "cycle", hasCycle ? "give [cycle] (one cycle) or [[phase]] tables (several), not both" : "is required: the main cycle, or [[phase]] tables")
+            if !hasCycle { return nil }
+        }
+        if hasCycle {
+            guard var t = doc.table("cycle", required: true), let c = cycle(&t) else { return nil }
+            return [ProgramPhase(cycle: c)]
+        }
+        var phases: [ProgramPhase] = []
+        var ok = true
+        for (i, var t) in doc.tables("phase", maxCount: InputLimits.maxPhases).enumerated() {
+            let name = t.string("name") ?? "phase \(i + 1)"
+            let given = t.integer("repeat", upTo: InputLimits.maxCycles)
+            if t.has("repeat") && given == nil { ok = false }
+            let repeatCount = given ?? 1
+            if let c = cycle(&t, extraKeys: true) { phases.append(ProgramPhase(name: name, repeatCount: repeatCount, cycle: c)) } else { ok = false }
+            t.rejectUnknownKeys()
+        }
+        if phases.isEmpty && ok { issues.add("phase", "lists no phase") }
+        return ok && !phases.isEmpty ? phases : nil
+    }
+
+    /// A cycle table. `extraKeys`: the table has other keys its caller reads (a phase's name and
+    /// repeat), so unknown keys are left for the caller to reject.
+    static func cycle(_ t: inout TableReader, extraKeys: Bool = false) -> CycleDefinition? {
         let issues = t.issues
         let period = t.number("period_s", upTo: InputLimits.maxStepSeconds, "s")
         let rest = t.number("rest_s", upTo: InputLimits.maxStepSeconds, "s")
@@ -117,11 +168,11 @@ public enum ProtocolFile {
         }
         var steps: [ChamberStep] = []
         var ok = true
-        for var s in t.tables("chamber", maxCount: maxChambers) {
+        for var s in t.tables("chamber", maxCount: InputLimits.maxStepsPerCycle) {
             if let step = chamberStep(&s) { steps.append(step) } else { ok = false }
             s.rejectUnknownKeys()
         }
-        t.rejectUnknownKeys()
+        if !extraKeys { t.rejectUnknownKeys() }
         guard let pacing, ok else { return nil }
         return CycleDefinition(pacing: pacing, steps: steps)
     }
@@ -150,6 +201,8 @@ public enum ProtocolFile {
         let target = pressureSpec(&t, absolute: "target_mmHg", relative: "target_level_offset_mmHg", required: true)
         let holdP = pressureSpec(&t, absolute: "hold_mmHg", relative: "hold_level_offset_mmHg", required: false)
         let ramp = t.number("ramp_s", upTo: InputLimits.maxStepSeconds, "s") ?? 0
+        let id = t.string("id")
+        let rise = t.number("rise_s", upTo: InputLimits.maxStepSeconds, "s")
         let inflate = trigger(&t, "inflate", required: true)
         let hold = trigger(&t, "hold", required: false)
         let release = trigger(&t, "release", required: true)
@@ -158,7 +211,11 @@ public enum ProtocolFile {
         guard let name, let targetSpec = target.spec, holdP.ok, let inflate, let release else { return nil }
         var holdStep: ChamberStep.HoldStep?
         if let hp = holdP.spec, let hold { holdStep = .init(pressure: hp, at: hold) }
-        return ChamberStep(chamber: name, target: targetSpec, inflate: inflate, rampSeconds: ramp, hold: holdStep, release: release)
+        if let id, id.isEmpty || id == "cycle" || id == "all" || id.contains(".") {
+            t.issues.add(t.keyPath("id"), "\"\(id)\" cannot name a step: use a name without dots, other than \"cycle\" and \"all\" (e.g. \"calf-2\")")
+            return nil
+        }
+        return ChamberStep(chamber: name, target: targetSpec, inflate: inflate, rampSeconds: ramp, hold: holdStep, release: release, id: id, riseSeconds: rise)
     }
 
     /// A trigger: `{ at_s = 2.5 }` or `{ after = "ankle.reached", delay_s = 1 }`.

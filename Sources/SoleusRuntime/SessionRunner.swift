@@ -397,6 +397,8 @@ func describe(_ e: ControlEvent, names: [String]) -> String {
     case .inflate: return "\(chamber) inflates to \(formatMMHg(e.pressure)) mmHg"
     case .reached: return "\(chamber) reached target (\(formatMMHg(e.pressure)) mmHg)"
     case .hold: return "\(chamber) settles to \(formatMMHg(e.pressure)) mmHg"
+    case .boost: return "\(chamber) boosted to \(formatMMHg(e.pressure)) mmHg in the hold"
+    case .riseLate: return "\(chamber) has not reached its target within its required rise time (rise_s); it reads \(formatMMHg(e.pressure)) mmHg"
     case .release: return "\(chamber) releases"
     case .cycleEnded: return "cycle \(e.cycle) ends"
     case .overrun: return "cycle \(e.cycle) released later than its period; the next cycle starts late"

@@ -46,6 +46,15 @@ public struct BootParameters: Sendable, Equatable {
     public var directEmergencyStop = false
     /// A second transducer per chamber, with its own noise.
     public var redundantSensors = false
+    /// The drive (pump + safety relay) feeding each chamber, by chamber index; missing entries
+    /// are drive 0. Two limbs with their own pumps have two drives; each drive's pump (with the
+    /// numbers above) is shared only by the open inlets it feeds.
+    public var drives: [Int] = []
+
+    /// The drive of chamber `c`.
+    public func drive(of c: Int) -> Int { c < drives.count ? drives[c] : 0 }
+    /// How many drives the boot has.
+    public var driveCount: Int { (drives.max() ?? 0) + 1 }
 
     public init(
         chambers: [Chamber], pumpMaxFlow: Double = 0.3, pumpStall: Double = 300,

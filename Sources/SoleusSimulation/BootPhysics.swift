@@ -127,10 +127,15 @@ public struct BootPhysics: Sendable {
     mutating func step() {
         if steps >= pendingAt { actual = pending }
         let params = parameters
-        let pumpOn = powered && (actual.pump || faults.pumpStuckOn) && !faults.pumpDead
         let openInlets = effectiveInlets()
-        let share = openInlets.count > 0 ? params.pumpMaxFlow * faults.pumpStrength / Double(openInlets.count) : 0
+        // Each drive's pump is shared by the open inlets it feeds.
+        var sharing = InlineArray<8, Int>(repeating: 0)
+        for c in 0..<chamberCount where openInlets.contains(index: c) { sharing[params.drive(of: c) & 7] += 1 }
         for c in 0..<chamberCount {
+            let drive = params.drive(of: c) & 7
+            // A welded pump relay (pumpStuckOn) is drive 0's.
+            let pumpOn = powered(drive: drive) && (actual.pumps.contains(drive: drive) || (faults.pumpStuckOn && drive == 0)) && !faults.pumpDead
+            let share = sharing[drive] > 0 ? params.pumpMaxFlow * faults.pumpStrength / Double(sharing[drive]) : 0
             var ch = params.chambers[c]
             ch.volumeL *= 1 - min(max(faults.squeeze[c], 0), 0.9)
             let p = pressure[c]
@@ -159,16 +164,20 @@ public struct BootPhysics: Sendable {
         steps += 1
     }
 
-    /// False while the safety relay is open (commanded open, or opened by the E-stop's wire):
-    /// the pump and every valve coil are without power.
-    public var powered: Bool {
+    /// False while drive 0's safety relay is open (commanded open, or opened by the E-stop's
+    /// wire): its pump and valve coils are without power.
+    public var powered: Bool { powered(drive: 0) }
+
+    /// False while drive `drive`'s safety relay is open. The direct E-stop opens every relay.
+    public func powered(drive: Int) -> Bool {
         guard parameters.safetyRelay else { return true }
-        return actual.power && !(parameters.directEmergencyStop && faults.emergencyStop)
+        return actual.powered.contains(drive: drive) && !(parameters.directEmergencyStop && faults.emergencyStop)
     }
 
     func effectiveInlets() -> ChamberSet {
         // Without power an inlet closes (normally closed), unless it is stuck open.
-        var s = powered ? actual.inlets : []
+        var s = ChamberSet()
+        for c in 0..<chamberCount where actual.inlets.contains(index: c) && powered(drive: parameters.drive(of: c)) { s.set(c, true) }
         for c in 0..<chamberCount {
             switch faults.inlet[c] {
             case .normal: break
@@ -181,7 +190,7 @@ public struct BootPhysics: Sendable {
 
     func effectiveExhaust(_ c: Int) -> Bool {
         switch faults.exhaust[c] {
-        case .normal: !powered || actual.exhausts.contains(index: c)
+        case .normal: !powered(drive: parameters.drive(of: c)) || actual.exhausts.contains(index: c)
         case .stuckOpen: true
         case .stuckClosed: false
         }

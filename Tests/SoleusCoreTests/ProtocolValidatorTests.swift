@@ -140,9 +140,11 @@ func issues(_ p: TreatmentProtocol, boot: BootDescription = boot3, level: Int? =
         ])
         p.intensity = Intensity(levels: [50, 60, 70].map { Pressure(mmHg: $0) }, level: 2, boost: .init(chamber: "ankle", extra: Pressure(mmHg: 10)))
         let plan = try ProtocolValidator.plan(p, for: boot3)
-        #expect(plan.cycle.steps.map(\.target.mmHg) == [70, 55])
+        // The boost is kept apart: it is added in the hold, once the wave has passed.
+        #expect(plan.cycle.steps.map(\.target.mmHg) == [60, 55])
+        #expect(plan.cycle.steps.map(\.boost.mmHg) == [10, 0])
         let atLevel3 = try ProtocolValidator.plan(p, for: boot3, level: 3)
-        #expect(atLevel3.cycle.steps.map(\.target.mmHg) == [80, 65])
+        #expect(atLevel3.cycle.steps.map(\.target.mmHg) == [70, 65])
         #expect(atLevel3.level == 3)
         #expect(issues(p, level: 4).map(\.keyPath) == ["intensity.level (from --level)"])
     }

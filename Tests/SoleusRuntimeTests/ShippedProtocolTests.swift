@@ -67,7 +67,7 @@ import SoleusSimulation
             for i in c.steps.indices { c.steps[i].rampSeconds = 1 }
             return c
         }
-        prepared.plan.cycle = ramped(prepared.plan.cycle)
+        for i in prepared.plan.phases.indices { prepared.plan.phases[i].cycle = ramped(prepared.plan.phases[i].cycle) }
         prepared.plan.prefix = prepared.plan.prefix.map(ramped)
         prepared.plan.suffix = prepared.plan.suffix.map(ramped)
         if case .minutes = prepared.plan.length { prepared.plan.length = .cycles(4) }

@@ -148,8 +148,7 @@ import SoleusSimulation
     }
 
     static func highestTarget(_ plan: TreatmentPlan, chamber: Int) -> Double {
-        let cycles = [plan.prefix, plan.cycle, plan.suffix].compactMap { $0 }
-        return cycles.flatMap(\.steps).filter { $0.chamber == chamber }.map(\.target.mmHg).max() ?? 0
+        plan.allCycles.flatMap(\.steps).filter { $0.chamber == chamber }.map { $0.target.mmHg + $0.boost.mmHg }.max() ?? 0
     }
 
     static func cyclePeriod(_ p: PreparedSession) -> Double {

@@ -14,6 +14,13 @@ public struct Controller: Sendable {
 
     /// Per-chamber state for the boot's chambers (fixed size: ``maxChambers``).
     var chambers: [ChamberControl]
+    /// Per-step state of the running cycle (sized for the longest cycle of the plan).
+    var stepStates: [StepState]
+    /// The main part's running phase (index into the plan's phases) and the cycles it has run.
+    public private(set) var phaseIndex = 0
+    var phaseCycles = 0
+    /// The share of the prescribed pressures in this cycle (the build-up; 1 otherwise).
+    public private(set) var pressureScale = 1.0
     /// Events since the last ``drainEvents(_:)``; capacity reserved up front.
     public private(set) var events: [ControlEvent]
 
@@ -41,6 +48,7 @@ public struct Controller: Sendable {
         self.plan = plan
         self.settings = settings
         chambers = Array(repeating: ChamberControl(tickSeconds: settings.tickSeconds), count: maxChambers)
+        stepStates = Array(repeating: StepState(), count: plan.allCycles.map(\.steps.count).max() ?? 0)
         events = []
         events.reserveCapacity(64)
         part = plan.prefix != nil ? .prefix : .main
@@ -51,7 +59,7 @@ public struct Controller: Sendable {
     public var currentCycle: CyclePlan {
         switch part {
         case .prefix: plan.prefix ?? plan.cycle
-        case .main: plan.cycle
+        case .main: plan.phases[phaseIndex].cycle
         case .suffix: plan.suffix ?? plan.cycle
         }
     }
@@ -117,7 +125,8 @@ public struct Controller: Sendable {
         cycleEnd = .nan
         allReachedAt = .nan
         for i in 0..<maxChambers { chambers[i].resetForCycle() }
-        for s in currentCycle.steps { chambers[s.chamber].takesPart = true }
+        for i in stepStates.indices { stepStates[i] = StepState() }
+        pressureScale = part == .main ? plan.buildUp?.fraction(mainCycle: mainCyclesDone + 1) ?? 1 : 1
         emit(.cycleStarted, time)
         if part == .main && mainCyclesDone == 0 && cyclesInSet == 0 && setNumber == 1 { mainStart = time }
     }
@@ -131,6 +140,11 @@ public struct Controller: Sendable {
         case .main:
             mainCyclesDone += 1
             cyclesInSet += 1
+            phaseCycles += 1
+            if phaseCycles >= plan.phases[phaseIndex].repeatCount {
+                phaseIndex = (phaseIndex + 1) % plan.phases.count
+                phaseCycles = 0
+            }
             var more: Bool
             var restUntil = time
             switch plan.length {
@@ -180,10 +194,10 @@ public struct Controller: Sendable {
     func eventTime(_ e: PlanTrigger.Event) -> Double {
         switch e {
         case .cycleStart: cycleStart
-        case .inflated(let c): chambers[c].inflateAt
-        case .reached(let c): chambers[c].reachedAt
+        case .inflated(let i): stepStates[i].inflateAt
+        case .reached(let i): stepStates[i].reachedAt
         case .allReached: allReachedAt
-        case .released(let c): chambers[c].releaseAt
+        case .released(let i): stepStates[i].releaseAt
         }
     }
 
@@ -200,62 +214,27 @@ public struct Controller: Sendable {
         while changed && passes < 4 {
             changed = false
             passes += 1
-            for s in steps {
-                let c = s.chamber
-                let est = chambers[c].estimator.level
-                switch chambers[c].phase {
-                case .waiting:
-                    if fired(s.inflate, at: time) {
-                        chambers[c].phase = .inflating
-                        chambers[c].inflateAt = time
-                        chambers[c].rampFrom = max(est, 0)
-                        chambers[c].target = s.target.mmHg
-                        chambers[c].prescribed = s.target.mmHg
-                        chambers[c].dueAt = time + s.rampSeconds
-                        chambers[c].setPoint = s.rampSeconds > 0 ? max(est, 0) : s.target.mmHg
-                        emit(.inflate, time, chamber: c, pressure: s.target.mmHg)
-                        changed = true
-                    }
-                case .inflating, .holding, .settled:
-                    if chambers[c].phase == .inflating, chambers[c].reachedAt.isNaN,
-                        est >= s.target.mmHg - settings.reachTolerance
-                    {
-                        chambers[c].reachedAt = time
-                        chambers[c].phase = .holding
-                        chambers[c].setPoint = s.target.mmHg
-                        emit(.reached, time, chamber: c, pressure: est)
-                        changed = true
-                        if steps.allSatisfy({ !chambers[$0.chamber].reachedAt.isNaN }) { allReachedAt = time }
-                    }
-                    if chambers[c].phase != .settled, let h = s.hold, let hp = s.holdPressure, fired(h, at: time) {
-                        chambers[c].phase = .settled
-                        chambers[c].setPoint = hp.mmHg
-                        chambers[c].prescribed = hp.mmHg
-                        chambers[c].dueAt = time
-                        emit(.hold, time, chamber: c, pressure: hp.mmHg)
-                        changed = true
-                    }
-                    if fired(s.release, at: time) {
-                        chambers[c].phase = .released
-                        chambers[c].releaseAt = time
-                        emit(.release, time, chamber: c)
-                        changed = true
-                    }
-                case .released:
-                    break
-                }
+            for i in steps.indices where advance(step: i, steps[i], time: time) { changed = true }
+        }
+        for (i, s) in steps.enumerated() where stepStates[i].phase.isPressurised {
+            let c = s.chamber
+            // Ramps.
+            if stepStates[i].phase == .inflating && s.rampSeconds > 0 {
+                let f = min(1, (time - stepStates[i].inflateAt) / s.rampSeconds)
+                chambers[c].setPoint = chambers[c].rampFrom + (chambers[c].target - chambers[c].rampFrom) * f
+            }
+            // A required rise time that passed without reaching the target: logged once.
+            if let r = s.riseSeconds, stepStates[i].reachedAt.isNaN, !stepStates[i].riseLate,
+                time - stepStates[i].inflateAt > r + 1e-9
+            {
+                stepStates[i].riseLate = true
+                emit(.riseLate, time, chamber: c, pressure: chambers[c].estimator.level)
             }
         }
-        // Ramps.
-        for s in steps where chambers[s.chamber].phase == .inflating && s.rampSeconds > 0 {
-            let c = s.chamber
-            let f = min(1, (time - chambers[c].inflateAt) / s.rampSeconds)
-            chambers[c].setPoint = chambers[c].rampFrom + (s.target.mmHg - chambers[c].rampFrom) * f
-        }
         // Once every step has released, the next start time is known.
-        if cycleEnd.isNaN, steps.allSatisfy({ chambers[$0.chamber].phase == .released }) {
+        if cycleEnd.isNaN, stepStates.prefix(steps.count).allSatisfy({ $0.phase == .released }) {
             var lastRelease = cycleStart
-            for s in steps { lastRelease = max(lastRelease, chambers[s.chamber].releaseAt) }
+            for st in stepStates.prefix(steps.count) { lastRelease = max(lastRelease, st.releaseAt) }
             switch currentCycle.pacing {
             case .period(let p):
                 if lastRelease > cycleStart + p + 1e-9 {
@@ -268,6 +247,80 @@ public struct Controller: Sendable {
                 cycleEnd = lastRelease + r
             }
         }
+    }
+
+    /// Moves step `i` on if its next trigger has fired. Returns true when it changed.
+    mutating func advance(step i: Int, _ s: StepPlan, time: Double) -> Bool {
+        let c = s.chamber
+        let est = chambers[c].estimator.level
+        var changed = false
+        switch stepStates[i].phase {
+        case .waiting:
+            // A chamber's later step waits until its earlier one has released (validation
+            // requires that order; event timing could still bring the trigger early).
+            guard fired(s.inflate, at: time), !chambers[c].phase.isPressurised else { return false }
+            let target = s.target.mmHg * pressureScale
+            stepStates[i].phase = .inflating
+            stepStates[i].inflateAt = time
+            chambers[c].step = i
+            chambers[c].phase = .inflating
+            chambers[c].boosted = false
+            chambers[c].rampFrom = max(est, 0)
+            chambers[c].target = target
+            chambers[c].prescribed = target
+            chambers[c].dueAt = time + s.rampSeconds
+            chambers[c].setPoint = s.rampSeconds > 0 ? max(est, 0) : target
+            emit(.inflate, time, chamber: c, pressure: target)
+            return true
+        case .inflating, .holding, .settled:
+            if stepStates[i].phase == .inflating, est >= chambers[c].target - settings.reachTolerance {
+                stepStates[i].reachedAt = time
+                stepStates[i].phase = .holding
+                chambers[c].phase = .holding
+                chambers[c].setPoint = chambers[c].target
+                emit(.reached, time, chamber: c, pressure: est)
+                changed = true
+                if stepStates.prefix(currentCycle.steps.count).allSatisfy({ !$0.reachedAt.isNaN }) { allReachedAt = time }
+            }
+            if stepStates[i].phase != .settled, let h = s.hold, let hp = s.holdPressure, fired(h, at: time) {
+                let p = (hp.mmHg + (chambers[c].boosted ? s.boost.mmHg : 0)) * pressureScale
+                stepStates[i].phase = .settled
+                chambers[c].phase = .settled
+                chambers[c].setPoint = p
+                chambers[c].prescribed = p
+                chambers[c].dueAt = time
+                emit(.hold, time, chamber: c, pressure: p)
+                changed = true
+            }
+            if boostDue(s, chamber: c, step: i) {
+                // The boost zone: extra pressure in the hold, once the wave has passed its distal
+                // neighbour (docs/protocols.md, "The gradient rule").
+                let extra = s.boost.mmHg * pressureScale
+                chambers[c].boosted = true
+                chambers[c].setPoint += extra
+                chambers[c].prescribed += extra
+                chambers[c].dueAt = time
+                emit(.boost, time, chamber: c, pressure: chambers[c].prescribed)
+                changed = true
+            }
+            if fired(s.release, at: time) {
+                stepStates[i].phase = .released
+                stepStates[i].releaseAt = time
+                chambers[c].phase = .released
+                emit(.release, time, chamber: c)
+                changed = true
+            }
+        case .released:
+            break
+        }
+        return changed
+    }
+
+    /// True when step `i`'s boost should start now: it has one, it is holding (reached, or
+    /// settled), and its distal neighbour is not still inflating.
+    func boostDue(_ s: StepPlan, chamber c: Int, step i: Int) -> Bool {
+        guard s.boost.mmHg > 0, !chambers[c].boosted, stepStates[i].phase == .holding || stepStates[i].phase == .settled else { return false }
+        return c == 0 || chambers[c - 1].phase != .inflating
     }
 
     // MARK: regulation
@@ -360,8 +413,13 @@ public struct Controller: Sendable {
 /// Per-chamber controller state.
 struct ChamberControl: Sendable {
     var estimator: PressureEstimator
+    /// The phase of the step now driving the chamber.
     var phase: Phase = .waiting
-    var takesPart = false
+    /// That step's index in the cycle (−1: none yet).
+    var step = -1
+    /// The step's boost has been added.
+    var boosted = false
+    /// The step's target in this cycle (after any build-up scaling).
     var target = 0.0
     /// What the regulator aims at now: the ramp's value while ramping, else the prescription.
     var setPoint = 0.0
@@ -369,9 +427,6 @@ struct ChamberControl: Sendable {
     var prescribed = 0.0
     var dueAt = 0.0
     var rampFrom = 0.0
-    var inflateAt = Double.nan
-    var reachedAt = Double.nan
-    var releaseAt = Double.nan
     var inletOpen = false
     var exhaustOpen = true
     /// Ticks left in a top-up pulse at most (0: not pulsing), and the rise it still has to give.
@@ -391,14 +446,22 @@ struct ChamberControl: Sendable {
 
     mutating func resetForCycle() {
         phase = .waiting
-        takesPart = false
-        inflateAt = .nan
-        reachedAt = .nan
-        releaseAt = .nan
+        step = -1
+        boosted = false
         inletOpen = false
         exhaustOpen = true
         pulseTicksLeft = 0
         exhaustPulse = false
         quietUntil = -.infinity
     }
+}
+
+/// Where one step of the running cycle is, and when its events happened (session time).
+struct StepState: Sendable {
+    var phase: Phase = .waiting
+    var inflateAt = Double.nan
+    var reachedAt = Double.nan
+    var releaseAt = Double.nan
+    /// A late rise has been logged.
+    var riseLate = false
 }

@@ -32,6 +32,10 @@ public struct ControlEvent: Sendable, Equatable {
         case inflate
         case reached
         case hold
+        /// The boost zone's extra pressure starts (in the hold).
+        case boost
+        /// A step with a required rise time (`rise_s`) has not reached its target in that time.
+        case riseLate = "rise-late"
         case release
         case cycleEnded = "cycle-end"
         /// A cycle's releases came later than its period allows.

@@ -12,6 +12,10 @@ public enum InputLimits {
     public static let maxCycles = 100_000
     /// Most sets, and most cycles in a set.
     public static let maxSets = 1000
+    /// Steps in one cycle (a chamber may inflate several times in a cycle), and phases in a
+    /// program.
+    public static let maxStepsPerCycle = 128
+    public static let maxPhases = 32
     public static let maxCyclesPerSet = 1000
     /// Most intensity levels (devices offer up to about 10).
     public static let maxIntensityLevels = 20

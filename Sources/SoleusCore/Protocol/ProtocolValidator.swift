@@ -25,14 +25,68 @@ public struct ProtocolValidationError: Error, Sendable, Equatable, CustomStringC
 ///
 /// The rules and their reasons are listed in `docs/protocols.md`.
 public enum ProtocolValidator {
-    /// Validates `proto` for `boot`; `level` overrides the protocol's intensity level.
+    /// Validates `proto` for `boot`; `level` overrides the protocol's intensity level, and `limb`
+    /// names the limb a single-limb protocol runs on (required on a boot of several limbs).
     public static func plan(
-        _ proto: TreatmentProtocol, for boot: BootDescription, level: Int? = nil
+        _ proto: TreatmentProtocol, for boot: BootDescription, level: Int? = nil, limb: String? = nil
     ) throws(ProtocolValidationError) -> TreatmentPlan {
-        var v = Run(proto: proto, boot: boot)
+        var issues: [ProtocolIssue] = []
+        let runs = limbRuns(proto, boot: boot, limb: limb, issues: &issues)
+        // The protocol is checked against one limb's garment; the other limbs run must be the same.
+        let first = runs.first.map { boot.limbs[$0.limb] } ?? boot.limbs[0]
+        var v = Run(proto: proto, boot: boot.view(of: first))
         let plan = v.run(levelOverride: level)
-        if let plan, v.issues.isEmpty { return plan }
-        throw ProtocolValidationError(issues: v.issues)
+        issues += v.issues
+        if var p = plan, issues.isEmpty {
+            p.limbs = runs
+            return p
+        }
+        throw ProtocolValidationError(issues: issues)
+    }
+
+    /// Which limbs run the protocol, and when each starts.
+    static func limbRuns(_ proto: TreatmentProtocol, boot: BootDescription, limb: String?, issues: inout [ProtocolIssue]) -> [LimbRun] {
+        let names = boot.limbs.map(\.name)
+        let list = names.map { "\"\($0)\"" }.joined(separator: ", ")
+        switch proto.limbs {
+        case .single:
+            if let limb {
+                guard let i = names.firstIndex(of: limb) else {
+                    issues.append(ProtocolIssue("limb (from --limb)", boot.limbs.count == 1 ? "this boot has one limb and no limb names; leave --limb out" : "the boot has no limb \"\(limb)\" (it has \(list))"))
+                    return []
+                }
+                return [LimbRun(limb: i, offsetSeconds: 0)]
+            }
+            if boot.limbs.count > 1 {
+                issues.append(ProtocolIssue("protocol.limbs", "this boot has \(boot.limbs.count) limbs (\(list)) and the protocol runs on one: choose it (soleus run --limb NAME), or set protocol.limbs = \"together\" or \"alternating\""))
+                return []
+            }
+            return [LimbRun(limb: 0, offsetSeconds: 0)]
+        case .together, .alternating:
+            let mode = proto.limbs == .together ? "together" : "alternating"
+            if boot.limbs.count < 2 {
+                issues.append(ProtocolIssue("protocol.limbs", "\"\(mode)\" needs a boot of two limbs; this one has one"))
+                return []
+            }
+            if limb != nil {
+                issues.append(ProtocolIssue("limb (from --limb)", "the protocol runs on every limb (protocol.limbs = \"\(mode)\"); --limb only chooses the limb of a single-limb protocol"))
+            }
+            for l in boot.limbs.dropFirst() where l.chambers != boot.limbs[0].chambers {
+                issues.append(ProtocolIssue("protocol.limbs", "limbs \"\(boot.limbs[0].name)\" (\(boot.limbs[0].chambers.joined(separator: ", "))) and \"\(l.name)\" (\(l.chambers.joined(separator: ", "))) have different garments; a protocol runs on several limbs only when their chambers are the same"))
+            }
+            var offset = 0.0
+            if case .alternating(let given) = proto.limbs {
+                if let given {
+                    if !(given >= 0) || !given.isFinite { issues.append(ProtocolIssue("protocol.alternate_offset_s", "must be 0 or more seconds, got \(given)")) }
+                    offset = given
+                } else if case .period(let p) = proto.cycle.pacing {
+                    offset = p / Double(boot.limbs.count)
+                } else {
+                    issues.append(ProtocolIssue("protocol.alternate_offset_s", "is required when the cycle is paced by rest_s: how long after one limb's cycle starts the next limb's starts"))
+                }
+            }
+            return boot.limbs.indices.map { LimbRun(limb: $0, offsetSeconds: Double($0) * offset) }
+        }
     }
 }
 
@@ -56,16 +110,36 @@ extension ProtocolValidator {
             checkChambers()
             checkIntensity(levelOverride: levelOverride)
             checkLength()
+            checkBuildUp()
             let prefix = proto.prefix.map { cyclePlan($0, key: "prefix", requireSteps: false) }
-            let main = cyclePlan(proto.cycle, key: "cycle", requireSteps: true)
+            if proto.phases.isEmpty { issue("cycle", "the protocol has no [cycle] and no [[phase]]; give one") }
+            var phases: [PhasePlan] = []
+            for (i, phase) in proto.phases.enumerated() {
+                let key = Self.phaseKey(proto, i)
+                if phase.repeatCount < 1 { issue("\(key).repeat", "must be at least 1, got \(phase.repeatCount)") }
+                if let c = cyclePlan(phase.cycle, key: key, requireSteps: true) {
+                    phases.append(PhasePlan(name: phase.name, repeatCount: phase.repeatCount, cycle: c))
+                }
+            }
             let suffix = proto.suffix.map { cyclePlan($0, key: "suffix", requireSteps: false) }
-            guard issues.isEmpty, let main else { return nil }
-            checkTotalLength(prefix: prefix ?? nil, main: main, suffix: suffix ?? nil)
+            guard issues.isEmpty, !phases.isEmpty else { return nil }
+            checkTotalLength(prefix: prefix ?? nil, suffix: suffix ?? nil)
             guard issues.isEmpty else { return nil }
             return TreatmentPlan(
                 name: proto.name, bootChambers: boot.chambers, length: proto.length,
-                prefix: prefix ?? nil, cycle: main, suffix: suffix ?? nil,
+                prefix: prefix ?? nil, phases: phases, suffix: suffix ?? nil, buildUp: proto.buildUp,
                 level: proto.intensity.map { levelOverride ?? $0.level }, maxCompressionSeconds: maxCompression)
+        }
+
+        /// The key path of phase `i`: `cycle` for a protocol written with one `[cycle]`.
+        static func phaseKey(_ proto: TreatmentProtocol, _ i: Int) -> String {
+            proto.phases.count == 1 && proto.phases[0].name == "cycle" ? "cycle" : "phase[\(i)]"
+        }
+
+        mutating func checkBuildUp() {
+            guard let b = proto.buildUp else { return }
+            if b.cycles < 2 { issue("session.build_up_cycles", "must be at least 2 (cycle 1 at the start share, full pressure from cycle N), got \(b.cycles)") }
+            if !(b.startFraction > 0 && b.startFraction < 1) { issue("session.build_up_start_percent", "must be above 0 and below 100 %, got \(formatFixed(b.startFraction * 100, decimals: 1))") }
         }
 
         // MARK: chambers
@@ -123,6 +197,7 @@ extension ProtocolValidator {
             if let boost = intensity.boost {
                 if !proto.chambers.contains(boost.chamber) { issue("intensity.boost_chamber", "\"\(boost.chamber)\" is not one of the protocol's chambers") }
                 if !(boost.extra.mmHg > 0) || !boost.extra.mmHg.isFinite { issue("intensity.boost_mmHg", "must be above 0 mmHg, got \(boost.extra.mmHg)") }
+                else if boost.extra > boot.limits.maxBoost { issue("intensity.boost_mmHg", "\(boost.extra) is more than the \(boot.limits.maxBoost) a boosted zone may exceed its distal neighbour by in the hold (profile safety.boost_allowance_mmHg)") }
             }
         }
 
@@ -154,8 +229,8 @@ extension ProtocolValidator {
 
         /// Every length form (cycles, sets with their rests, prefix and suffix) against the
         /// profile's session limit, from the shortest the session can last.
-        mutating func checkTotalLength(prefix: CyclePlan?, main: CyclePlan, suffix: CyclePlan?) {
-            let cycle = shortestCycle["cycle"] ?? 0
+        mutating func checkTotalLength(prefix: CyclePlan?, suffix: CyclePlan?) {
+            let cycle = proto.phases.indices.map { shortestCycle[Self.phaseKey(proto, $0)] ?? 0 }.min() ?? 0
             let extra = (prefix != nil ? shortestCycle["prefix"] ?? 0 : 0) + (suffix != nil ? shortestCycle["suffix"] ?? 0 : 0)
             let key: String, what: String, seconds: Double
             switch proto.length {
@@ -177,16 +252,18 @@ extension ProtocolValidator {
 
         // MARK: cycles
 
+        /// The pressure a spec prescribes, before any boost.
         func resolve(_ spec: PressureSpec, chamber: String) -> Pressure? {
-            var p: Pressure
             switch spec {
-            case .absolute(let a): p = a
-            case .levelOffset(let o):
-                guard let base = levelPressure else { return nil }
-                p = base + o
+            case .absolute(let a): a
+            case .levelOffset(let o): levelPressure.map { $0 + o }
             }
-            if let boost = proto.intensity?.boost, boost.chamber == chamber { p = p + boost.extra }
-            return p
+        }
+
+        /// The boost on `chamber`'s holds (0 mmHg if it is not the boost zone).
+        func boost(of chamber: String) -> Pressure {
+            guard let b = proto.intensity?.boost, b.chamber == chamber, b.extra.mmHg > 0 else { return Pressure(mmHg: 0) }
+            return b.extra
         }
 
         func targetKey(_ spec: PressureSpec, hold: Bool) -> String {
@@ -201,18 +278,22 @@ extension ProtocolValidator {
                 issue(path, "is relative to the intensity level, but the protocol has no [intensity] section")
                 return nil
             }
-            guard let p = resolve(spec, chamber: chamber) else { return nil }
+            guard let base = resolve(spec, chamber: chamber) else { return nil }
             let what = hold ? "hold pressure" : "target"
-            if !p.mmHg.isFinite || p.mmHg <= 0 {
-                issue(path, "\(what) for \(chamber) must be above 0 mmHg, got \(formatMMHg(p.mmHg))")
+            if !base.mmHg.isFinite || base.mmHg <= 0 {
+                issue(path, "\(what) for \(chamber) must be above 0 mmHg, got \(formatMMHg(base.mmHg))")
                 return nil
             }
+            // The limits apply to the highest it is asked for: with the boost.
+            let boosted = base + boost(of: chamber)
+            let p = boosted
+            let withBoost = boosted == base ? "" : " with its boost"
             if p > boot.limits.ceiling {
-                issue(path, "\(what) \(p) for \(chamber) is above the hardware ceiling of \(boot.limits.ceiling)")
+                issue(path, "\(what) \(p) for \(chamber)\(withBoost) is above the hardware ceiling of \(boot.limits.ceiling)")
             } else if p > boot.limits.maxTarget {
-                issue(path, "\(what) \(p) for \(chamber) is above this garment's maximum target of \(boot.limits.maxTarget) (profile limits.max_target_mmHg)")
+                issue(path, "\(what) \(p) for \(chamber)\(withBoost) is above this garment's maximum target of \(boot.limits.maxTarget) (profile limits.max_target_mmHg)")
             }
-            return p
+            return base
         }
 
         mutating func cyclePlan(_ cycle: CycleDefinition, key: String, requireSteps: Bool) -> CyclePlan? {
@@ -226,13 +307,17 @@ extension ProtocolValidator {
             if requireSteps && cycle.steps.isEmpty {
                 issue("\(key).chamber", "the cycle inflates no chamber; add at least one [[\(key).chamber]]")
             }
-            // Names in this cycle → step index.
+            // Step ids in this cycle → step index. A chamber may have several steps, each with
+            // its own id; by default a step's id is its chamber's name.
             var stepOf: [String: Int] = [:]
             for (i, step) in cycle.steps.enumerated() {
-                let path = "\(key).chamber[\(i)].name"
-                if stepOf[step.chamber] != nil { issue(path, "chamber \"\(step.chamber)\" has two steps in this cycle") }
-                else if !proto.chambers.contains(step.chamber) { issue(path, "\"\(step.chamber)\" is not in protocol.chambers (\(proto.chambers.joined(separator: ", ")))") }
-                else { stepOf[step.chamber] = i }
+                let path = "\(key).chamber[\(i)]"
+                if !proto.chambers.contains(step.chamber) { issue("\(path).name", "\"\(step.chamber)\" is not in protocol.chambers (\(proto.chambers.joined(separator: ", ")))") }
+                else if let j = stepOf[step.stepID] {
+                    issue(step.id == nil ? "\(path).name" : "\(path).id", step.id == nil && cycle.steps[j].chamber == step.chamber
+                        ? "chamber \"\(step.chamber)\" has two steps in this cycle; give the later one an id (id = \"\(step.chamber)-2\") so triggers can tell them apart"
+                        : "step id \"\(step.stepID)\" is used twice in this cycle")
+                } else { stepOf[step.stepID] = i }
             }
             var steps: [StepPlan] = []
             for (i, step) in cycle.steps.enumerated() {
@@ -246,25 +331,29 @@ extension ProtocolValidator {
                     }
                 }
                 if !(step.rampSeconds >= 0) || !step.rampSeconds.isFinite { issue("\(base).ramp_s", "must be 0 or more seconds, got \(step.rampSeconds)") }
+                if let r = step.riseSeconds {
+                    if !(r > 0) || !r.isFinite { issue("\(base).rise_s", "must be above 0 seconds, got \(r)") }
+                    else if step.rampSeconds > r { issue("\(base).rise_s", "\(step.chamber) must reach its target within \(formatFixed(r, decimals: 2)) s, but its ramp_s spreads the rise over \(formatFixed(step.rampSeconds, decimals: 2)) s") }
+                }
                 let inflate = trigger(step.inflate, path: "\(base).inflate", stepOf: stepOf)
                 let holdT = step.hold.flatMap { trigger($0.at, path: "\(base).hold", stepOf: stepOf) }
                 let release = trigger(step.release, path: "\(base).release", stepOf: stepOf)
                 guard let idx = bootIndex[step.chamber], let target, let inflate, let release else { continue }
                 steps.append(StepPlan(
                     chamber: idx, target: target, inflate: inflate, rampSeconds: step.rampSeconds,
-                    holdPressure: holdPressure, hold: holdT, release: release))
+                    holdPressure: holdPressure, hold: holdT, release: release, boost: boost(of: step.chamber),
+                    riseSeconds: step.riseSeconds, id: step.stepID, keyPath: base))
             }
             guard issues.count == before else { return nil }
-            steps.sort { $0.chamber < $1.chamber }
             let plan = CyclePlan(pacing: cycle.pacing, steps: steps)
             checkTiming(plan, cycle: cycle, key: key)
             switch cycle.pacing {
             case .period(let p): shortestCycle[key] = p
             case .rest(let r):
-                let releases = steps.compactMap { staticTimes[.release($0.chamber)] }
+                let releases = steps.indices.compactMap { staticTimes[.release($0)] }
                 shortestCycle[key] = r + (releases.max() ?? 0)
             }
-            checkGradient(plan, cycle: cycle, key: key)
+            checkGradient(plan, key: key)
             return issues.count == before ? plan : nil
         }
 
@@ -274,8 +363,8 @@ extension ProtocolValidator {
                 return nil
             }
             func chamber(_ name: String) -> Int? {
-                guard stepOf[name] != nil, let idx = bootIndex[name] else {
-                    issue(path, "refers to \"\(name)\", which does not inflate in this cycle")
+                guard let idx = stepOf[name] else {
+                    issue(path, "refers to \"\(name)\", which is not a step of this cycle (a chamber that inflates in it, or a step id)")
                     return nil
                 }
                 return idx
@@ -295,20 +384,18 @@ extension ProtocolValidator {
         struct EventInfo {
             /// Exact time after cycle start, if it depends on the clock only.
             var fixedTime: Double?
-            /// Own-chamber inflates this event transitively follows.
-            var followsInflateOf: Set<Int>
+            /// Steps whose inflate this event transitively follows.
+            var followsInflateOf: Set<Int> = []
+            /// Steps whose release this event transitively follows.
+            var followsReleaseOf: Set<Int> = []
         }
 
+        /// Nodes of a cycle's event graph, by step index.
         enum Node: Hashable { case inflate(Int), reached(Int), hold(Int), release(Int), allReached }
 
         mutating func checkTiming(_ plan: CyclePlan, cycle: CycleDefinition, key: String) {
-            let byChamber = Dictionary(uniqueKeysWithValues: plan.steps.map { ($0.chamber, $0) })
-            // Path of a step by chamber index, for messages.
-            func path(_ chamber: Int) -> String {
-                let name = boot.chambers[chamber]
-                let i = cycle.steps.firstIndex { $0.chamber == name } ?? 0
-                return "\(key).chamber[\(i)]"
-            }
+            let steps = plan.steps
+            func path(_ i: Int) -> String { "\(key).chamber[\(i)]" }
             var info: [Node: EventInfo] = [:]
             var visiting: Set<Node> = []
             var cyclic = false
@@ -316,76 +403,92 @@ extension ProtocolValidator {
             func triggerNode(_ e: PlanTrigger.Event) -> Node? {
                 switch e {
                 case .cycleStart: nil
-                case .inflated(let c): .inflate(c)
-                case .reached(let c): .reached(c)
+                case .inflated(let i): .inflate(i)
+                case .reached(let i): .reached(i)
                 case .allReached: .allReached
-                case .released(let c): .release(c)
+                case .released(let i): .release(i)
                 }
             }
             func resolve(_ node: Node) -> EventInfo {
                 if let known = info[node] { return known }
                 if visiting.contains(node) {
                     cyclic = true
-                    return EventInfo(fixedTime: nil, followsInflateOf: [])
+                    return EventInfo(fixedTime: nil)
                 }
                 visiting.insert(node)
                 defer { visiting.remove(node) }
                 func via(_ t: PlanTrigger?) -> EventInfo {
-                    guard let t else { return EventInfo(fixedTime: nil, followsInflateOf: []) }
-                    guard let n = triggerNode(t.event) else { return EventInfo(fixedTime: t.delay, followsInflateOf: []) }
-                    let up = resolve(n)
-                    return EventInfo(fixedTime: up.fixedTime.map { $0 + t.delay }, followsInflateOf: up.followsInflateOf)
+                    guard let t else { return EventInfo(fixedTime: nil) }
+                    guard let n = triggerNode(t.event) else { return EventInfo(fixedTime: t.delay) }
+                    var up = resolve(n)
+                    up.fixedTime = up.fixedTime.map { $0 + t.delay }
+                    return up
                 }
                 var result: EventInfo
                 switch node {
-                case .inflate(let c):
-                    result = via(byChamber[c]?.inflate)
-                    result.followsInflateOf.insert(c)
-                case .reached(let c):
+                case .inflate(let i):
+                    result = via(steps[i].inflate)
+                    result.followsInflateOf.insert(i)
+                case .reached(let i):
                     // Reaching a target depends on the pump: never a fixed time.
-                    result = EventInfo(fixedTime: nil, followsInflateOf: resolve(.inflate(c)).followsInflateOf)
-                case .hold(let c): result = via(byChamber[c]?.hold)
-                case .release(let c): result = via(byChamber[c]?.release)
+                    result = resolve(.inflate(i))
+                    result.fixedTime = nil
+                case .hold(let i): result = via(steps[i].hold)
+                case .release(let i):
+                    result = via(steps[i].release)
+                    result.followsReleaseOf.insert(i)
                 case .allReached:
-                    var all: Set<Int> = []
-                    for s in plan.steps { all.formUnion(resolve(.reached(s.chamber)).followsInflateOf) }
-                    result = EventInfo(fixedTime: nil, followsInflateOf: all)
+                    result = EventInfo(fixedTime: nil)
+                    for j in steps.indices {
+                        let r = resolve(.reached(j))
+                        result.followsInflateOf.formUnion(r.followsInflateOf)
+                        result.followsReleaseOf.formUnion(r.followsReleaseOf)
+                    }
                 }
                 info[node] = result
                 return result
             }
-            for s in plan.steps {
-                _ = resolve(.inflate(s.chamber)); _ = resolve(.release(s.chamber))
-                if s.hold != nil { _ = resolve(.hold(s.chamber)) }
+            for i in steps.indices {
+                _ = resolve(.inflate(i)); _ = resolve(.release(i))
+                if steps[i].hold != nil { _ = resolve(.hold(i)) }
             }
             if cyclic {
                 issue(key, "the triggers of this cycle wait on each other in a loop, so the cycle could never proceed")
                 return
             }
-            for s in plan.steps {
-                let c = s.chamber
-                let name = boot.chambers[c]
-                let inflate = info[.inflate(c)] ?? EventInfo(fixedTime: nil, followsInflateOf: [])
+            for (i, s) in steps.enumerated() {
+                let name = s.id
+                let inflate = info[.inflate(i)] ?? EventInfo(fixedTime: nil)
                 func mustFollowInflate(_ node: Node, _ what: String) {
                     guard let e = info[node] else { return }
-                    if e.followsInflateOf.contains(c) { return }
+                    if e.followsInflateOf.contains(i) { return }
                     if let a = e.fixedTime, let b = inflate.fixedTime {
-                        if a <= b { issue("\(path(c)).\(what)", "\(name) would \(what) at \(formatFixed(a, decimals: 2)) s, not after it inflates at \(formatFixed(b, decimals: 2)) s") }
+                        if a <= b { issue("\(path(i)).\(what)", "\(name) would \(what) at \(formatFixed(a, decimals: 2)) s, not after it inflates at \(formatFixed(b, decimals: 2)) s") }
                         return
                     }
-                    issue("\(path(c)).\(what)", "\(name)'s \(what) must come after it inflates: give a time later than its inflate, or an event that follows it (e.g. \"\(name).reached\")")
+                    issue("\(path(i)).\(what)", "\(name)'s \(what) must come after it inflates: give a time later than its inflate, or an event that follows it (e.g. \"\(name).reached\")")
                 }
-                mustFollowInflate(.release(c), "release")
-                if let a = info[.inflate(c)]?.fixedTime, let b = info[.release(c)]?.fixedTime, b - a > maxCompression {
-                    issue("\(path(c)).release", "\(name) would stay pressurised \(formatFixed(b - a, decimals: 1)) s, longer than the \(formatFixed(maxCompression, decimals: 0)) s allowed")
+                mustFollowInflate(.release(i), "release")
+                if let a = inflate.fixedTime, let b = info[.release(i)]?.fixedTime, b - a > maxCompression {
+                    issue("\(path(i)).release", "\(name) would stay pressurised \(formatFixed(b - a, decimals: 1)) s, longer than the \(formatFixed(maxCompression, decimals: 0)) s allowed")
                 }
-                if s.hold != nil { mustFollowInflate(.hold(c), "hold") }
+                if s.hold != nil { mustFollowInflate(.hold(i), "hold") }
                 if case .period(let period) = plan.pacing {
-                    for (node, what) in [(Node.inflate(c), "inflate"), (.release(c), "release")] {
+                    for (node, what) in [(Node.inflate(i), "inflate"), (.release(i), "release")] {
                         if let t = info[node]?.fixedTime, t >= period {
-                            issue("\(path(c)).\(what)", "\(name)'s \(what) at \(formatFixed(t, decimals: 2)) s does not fit in the \(formatFixed(period, decimals: 2)) s cycle period")
+                            issue("\(path(i)).\(what)", "\(name)'s \(what) at \(formatFixed(t, decimals: 2)) s does not fit in the \(formatFixed(period, decimals: 2)) s cycle period")
                         }
                     }
+                }
+                // A chamber's later step inflates only after its earlier step released.
+                if let j = steps[..<i].lastIndex(where: { $0.chamber == s.chamber }) {
+                    let earlier = steps[j].id
+                    if inflate.followsReleaseOf.contains(j) { continue }
+                    if let a = info[.release(j)]?.fixedTime, let b = inflate.fixedTime {
+                        if b < a { issue("\(path(i)).inflate", "\(name) would inflate at \(formatFixed(b, decimals: 2)) s, while the same chamber's step \"\(earlier)\" holds until \(formatFixed(a, decimals: 2)) s") }
+                        continue
+                    }
+                    issue("\(path(i)).inflate", "\(name) inflates the same chamber as step \"\(earlier)\": it must come after that step releases (a later time, or an event that follows \"\(earlier).release\")")
                 }
             }
             staticTimes = info.compactMapValues(\.fixedTime)
@@ -396,22 +499,37 @@ extension ProtocolValidator {
 
         // MARK: gradient
 
-        mutating func checkGradient(_ plan: CyclePlan, cycle: CycleDefinition, key: String) {
-            // Adjacent participating chambers, distal → proximal. During a compression the proximal
-            // chamber must never be prescribed above its distal neighbour, whatever the
-            // neighbour's current level (pulse or hold), unless their fixed times show they are
-            // never pressurised together.
-            for (d, p) in zip(plan.steps, plan.steps.dropFirst()) {
-                let distalMin = min(d.target, d.holdPressure ?? d.target)
-                let proximalMax = max(p.target, p.holdPressure ?? p.target)
-                guard proximalMax > distalMin else { continue }
-                if let dr = staticTimes[.release(d.chamber)], let pi = staticTimes[.inflate(p.chamber)], dr <= pi { continue }
-                if let pr = staticTimes[.release(p.chamber)], let di = staticTimes[.inflate(d.chamber)], pr <= di { continue }
-                let pname = boot.chambers[p.chamber], dname = boot.chambers[d.chamber]
-                let i = cycle.steps.firstIndex { $0.chamber == pname } ?? 0
-                let spec = cycle.steps[i].target
-                issue("\(key).chamber[\(i)].\(targetKey(spec, hold: false))", "reverse gradient: \(pname) (\(proximalMax)) would be above its distal neighbour \(dname) (\(distalMin)\(d.holdPressure != nil ? " when holding" : "")) during a compression; proximal chambers must not exceed distal ones")
+        /// The gradient rule (docs/protocols.md, "The gradient rule"). Between adjacent chambers
+        /// taking part, distal → proximal: while both are pressurised the proximal one's pressure
+        /// (pulse or hold) must not be above the distal one's, unless fixed times show they never
+        /// are pressurised together. Boosts are left out: they apply only in the hold, once the
+        /// wave has passed, and the supervisor bounds them (``BootLimits/maxBoost``).
+        mutating func checkGradient(_ plan: CyclePlan, key: String) {
+            let chambers = Set(plan.steps.map(\.chamber)).sorted()
+            for (dc, pc) in zip(chambers, chambers.dropFirst()) {
+                for (i, p) in plan.steps.enumerated() where p.chamber == pc {
+                    for (j, d) in plan.steps.enumerated() where d.chamber == dc {
+                        let distalMin = min(d.target, d.holdPressure ?? d.target)
+                        let proximalMax = max(p.target, p.holdPressure ?? p.target)
+                        guard proximalMax > distalMin else { continue }
+                        if let dr = staticTimes[.release(j)], let pi = staticTimes[.inflate(i)], dr <= pi { continue }
+                        if let pr = staticTimes[.release(i)], let di = staticTimes[.inflate(j)], pr <= di { continue }
+                        issue("\(p.keyPath).\(targetKeyName(i, key: key))", "reverse gradient: \(boot.chambers[pc]) (\(proximalMax)) would be above its distal neighbour \(boot.chambers[dc]) (\(distalMin)\(d.holdPressure != nil ? " when holding" : "")) during a compression; proximal chambers must not exceed distal ones (a boost zone may, in the hold: intensity.boost_mmHg)")
+                    }
+                }
             }
+        }
+
+        /// The target key of step `i` of the cycle at `key`, as written.
+        func targetKeyName(_ i: Int, key: String) -> String {
+            guard let c = cycleDefinition(key), i < c.steps.count else { return "target_mmHg" }
+            return targetKey(c.steps[i].target, hold: false)
+        }
+
+        func cycleDefinition(_ key: String) -> CycleDefinition? {
+            if key == "prefix" { return proto.prefix }
+            if key == "suffix" { return proto.suffix }
+            return proto.phases.indices.first { Self.phaseKey(proto, $0) == key }.map { proto.phases[$0].cycle }
         }
     }
 }

@@ -8,15 +8,45 @@ public struct TreatmentPlan: Sendable, Equatable {
     public var bootChambers: [String]
     public var length: SessionLength
     public var prefix: CyclePlan?
-    public var cycle: CyclePlan
+    /// The main part's phases, in order; the list repeats for the session length.
+    public var phases: [PhasePlan]
     public var suffix: CyclePlan?
+    /// Pressures built up over the first main cycles.
+    public var buildUp: BuildUp?
     /// The intensity level in use, if the protocol has levels.
     public var level: Int?
     /// The sustained-pressure limit in force: the protocol's, or else the profile's (s).
     public var maxCompressionSeconds: Double
+    /// The limbs it runs on, and when each starts. The plan's chambers are one limb's; every
+    /// limb it runs on has the same garment.
+    public var limbs: [LimbRun] = [LimbRun(limb: 0, offsetSeconds: 0)]
 
     /// Number of chambers on the boot.
     public var chamberCount: Int { bootChambers.count }
+    /// The first phase's cycle.
+    public var cycle: CyclePlan { phases[0].cycle }
+    /// Every cycle plan of the session: prefix, phases, suffix.
+    public var allCycles: [CyclePlan] { (prefix.map { [$0] } ?? []) + phases.map(\.cycle) + (suffix.map { [$0] } ?? []) }
+}
+
+/// One limb a plan runs on.
+public struct LimbRun: Sendable, Equatable {
+    /// Index into ``BootDescription/limbs``.
+    public var limb: Int
+    /// Session time (s) at which this limb's first cycle starts: 0, or the alternating offset.
+    public var offsetSeconds: Double
+
+    public init(limb: Int, offsetSeconds: Double) {
+        self.limb = limb
+        self.offsetSeconds = offsetSeconds
+    }
+}
+
+/// One phase of the main part, resolved.
+public struct PhasePlan: Sendable, Equatable {
+    public var name: String
+    public var repeatCount: Int
+    public var cycle: CyclePlan
 }
 
 /// Which part of a session a cycle belongs to.
@@ -27,7 +57,8 @@ public enum CyclePart: String, Sendable, Equatable, CaseIterable {
 /// One cycle resolved to chamber indices and absolute pressures.
 public struct CyclePlan: Sendable, Equatable {
     public var pacing: CyclePacing
-    /// At most one step per chamber, ordered distal → proximal.
+    /// The steps in the protocol's order; a chamber may have several that follow each other.
+    /// Triggers refer to steps by their index here.
     public var steps: [StepPlan]
 }
 
@@ -41,12 +72,21 @@ public struct StepPlan: Sendable, Equatable {
     public var holdPressure: Pressure?
     public var hold: PlanTrigger?
     public var release: PlanTrigger
+    /// Extra pressure added in the hold (the boost zone); 0 without one.
+    public var boost: Pressure = Pressure(mmHg: 0)
+    /// The required rise time (s), if the protocol gives one.
+    public var riseSeconds: Double?
+    /// The step's name for triggers and logs, and where it is in the protocol file
+    /// (`cycle.chamber[1]`), for messages.
+    public var id: String = ""
+    public var keyPath: String = ""
 }
 
-/// A trigger resolved to boot chamber indices.
+/// A trigger resolved to step indices of its cycle.
 public struct PlanTrigger: Sendable, Equatable {
     public enum Event: Sendable, Equatable {
         case cycleStart
+        /// Step index within the cycle.
         case inflated(Int)
         case reached(Int)
         case allReached

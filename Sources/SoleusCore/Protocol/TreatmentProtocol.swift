@@ -16,16 +16,36 @@ public struct TreatmentProtocol: Sendable, Equatable {
     public var intensity: Intensity?
     /// An optional cycle run once before the main cycles (e.g. proximal pre-clearance).
     public var prefix: CycleDefinition?
-    /// The cycle repeated for the session length.
-    public var cycle: CycleDefinition
+    /// The main part: phases run in order, each its `repeatCount` cycles, and the list repeated
+    /// for the session length. A protocol with one `[cycle]` has one phase.
+    public var phases: [ProgramPhase]
     /// An optional cycle run once after the main cycles (e.g. a final vent).
     public var suffix: CycleDefinition?
     /// The longest a chamber may stay pressurised in one go (s), if shorter than the profile's.
     public var maxCompressionSeconds: Double?
+    /// Pressures built up over the first main cycles, if the protocol asks for it.
+    public var buildUp: BuildUp?
+    /// Which limbs of the boot the protocol runs on, and how.
+    public var limbs: LimbMode = .single
+
+    /// The first phase's cycle (the only one of a protocol written with `[cycle]`).
+    public var cycle: CycleDefinition {
+        get { phases[0].cycle }
+        set { phases[0].cycle = newValue }
+    }
 
     public init(
         name: String, summary: String = "", chambers: [String], length: SessionLength,
         intensity: Intensity? = nil, prefix: CycleDefinition? = nil, cycle: CycleDefinition,
+        suffix: CycleDefinition? = nil
+    ) {
+        self.init(name: name, summary: summary, chambers: chambers, length: length, intensity: intensity,
+                  prefix: prefix, phases: [ProgramPhase(cycle: cycle)], suffix: suffix)
+    }
+
+    public init(
+        name: String, summary: String = "", chambers: [String], length: SessionLength,
+        intensity: Intensity? = nil, prefix: CycleDefinition? = nil, phases: [ProgramPhase],
         suffix: CycleDefinition? = nil
     ) {
         self.name = name
@@ -34,9 +54,54 @@ public struct TreatmentProtocol: Sendable, Equatable {
         self.length = length
         self.intensity = intensity
         self.prefix = prefix
-        self.cycle = cycle
+        self.phases = phases
         self.suffix = suffix
     }
+}
+
+/// One phase of the main part: a cycle run `repeatCount` times in a row before the next phase
+/// (e.g. a proximal clearance once, then the distal → proximal sequence five times).
+public struct ProgramPhase: Sendable, Equatable {
+    /// A name for logs ("clearance", "sequence").
+    public var name: String
+    public var repeatCount: Int
+    public var cycle: CycleDefinition
+
+    public init(name: String = "cycle", repeatCount: Int = 1, cycle: CycleDefinition) {
+        self.name = name
+        self.repeatCount = repeatCount
+        self.cycle = cycle
+    }
+}
+
+/// Pressures that build up over the first main cycles, as lymphoedema pumps do by design: cycle
+/// 1 runs at `startFraction` of every pressure, rising linearly to the full pressures at cycle
+/// `cycles`.
+public struct BuildUp: Sendable, Equatable {
+    public var cycles: Int
+    public var startFraction: Double
+
+    public init(cycles: Int, startFraction: Double) {
+        self.cycles = cycles
+        self.startFraction = startFraction
+    }
+
+    /// The share of the prescribed pressures for main cycle `n` (1-based).
+    public func fraction(mainCycle n: Int) -> Double {
+        guard cycles > 1, n < cycles else { return 1 }
+        return startFraction + (1 - startFraction) * Double(max(n, 1) - 1) / Double(cycles - 1)
+    }
+}
+
+/// How a protocol runs on a boot with more than one limb.
+public enum LimbMode: Sendable, Equatable {
+    /// On one limb (chosen when the session starts, e.g. `soleus run --limb left`).
+    case single
+    /// On every limb at once, in step.
+    case together
+    /// On every limb, each limb's cycles starting `offsetSeconds` after the previous limb's (the
+    /// alternating legs of DVT pumps). Nil: half the first phase's period.
+    case alternating(offsetSeconds: Double?)
 }
 
 /// How long the main part of a session runs.
@@ -119,6 +184,15 @@ public struct ChamberStep: Sendable, Equatable {
     public var hold: HoldStep?
     /// When the chamber vents.
     public var release: Trigger
+    /// The name triggers use for this step (`"calf-2.reached"`): the chamber's name unless given.
+    /// A chamber that inflates twice in a cycle needs an id on its second step.
+    public var id: String?
+    /// The chamber must reach its target within this many seconds of inflating (a rapid-inflation
+    /// device's specification); validation checks the garment can, and a late rise is logged.
+    public var riseSeconds: Double?
+
+    /// The name triggers refer to this step by.
+    public var stepID: String { id ?? chamber }
 
     public struct HoldStep: Sendable, Equatable {
         public var pressure: PressureSpec
@@ -131,8 +205,10 @@ public struct ChamberStep: Sendable, Equatable {
 
     public init(
         chamber: String, target: PressureSpec, inflate: Trigger, rampSeconds: Double = 0,
-        hold: HoldStep? = nil, release: Trigger
+        hold: HoldStep? = nil, release: Trigger, id: String? = nil, riseSeconds: Double? = nil
     ) {
+        self.id = id
+        self.riseSeconds = riseSeconds
         self.chamber = chamber
         self.target = target
         self.inflate = inflate

@@ -58,6 +58,9 @@ public struct SafetySettings: Sendable, Equatable {
     /// Reverse gradient: proximal above distal by this much, for this long (s).
     public var gradientBand: Double = 5
     public var gradientDebounce: Double = 0.5
+    /// A boost zone in the hold may be prescribed this much above its distal neighbour, and no
+    /// more: the supervisor allows the prescribed excess up to this bound.
+    public var boostAllowance: Double = 10
     /// Sustained pressure: above ``ventedAbove`` continuously for longer than this (s).
     public var maxCompression: Double = 120
     /// Loop overrun: a tick starting this late (s).

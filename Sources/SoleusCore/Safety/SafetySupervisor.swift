@@ -181,6 +181,10 @@ public struct SafetySupervisor: Sendable {
             if w.compressingSince.isNaN {
                 w.compressingSince = time
                 w.reached = false
+            } else if sp > w.lastSetPoint + settings.reachBand {
+                // Prescribed well above the last set point (a boost in the hold, the next pulse of
+                // a chamber that inflates twice): a new rise to reach, not a top-up.
+                w.reached = false
             }
             if m > sp + settings.overTargetBand {
                 if w.overTargetSince.isNaN { w.overTargetSince = time }
@@ -290,14 +294,17 @@ public struct SafetySupervisor: Sendable {
         }
     }
 
-    /// Reverse gradient between chamber `c` and its distal neighbour while both are compressing
-    /// with a prescribed gradient (proximal set point not above distal).
+    /// Reverse gradient between chamber `c` and its distal neighbour while both are compressing:
+    /// the proximal one above the distal one by more than the band plus what the prescription
+    /// allows, which is the boost zone's excess in the hold and never more than
+    /// ``SafetySettings/boostAllowance``.
     mutating func checkGradient(_ c: Int, time: Double, setPoints sp: ChamberValues) {
         let d = c - 1
-        if sp[c] > 0 && sp[d] > 0 && sp[c] <= sp[d] + 1e-9 && mean(c) > mean(d) + settings.gradientBand {
+        let allowed = min(max(0, sp[c] - sp[d]), settings.boostAllowance)
+        if sp[c] > 0 && sp[d] > 0 && mean(c) > mean(d) + settings.gradientBand + allowed {
             if watch[c].gradientSince.isNaN { watch[c].gradientSince = time }
             if time - watch[c].gradientSince >= settings.gradientDebounce {
-                raise(.reverseGradient, AlarmDetail(chamber: c, value: mean(c) - mean(d), limit: settings.gradientBand))
+                raise(.reverseGradient, AlarmDetail(chamber: c, value: mean(c) - mean(d), limit: settings.gradientBand + allowed))
             }
         } else {
             watch[c].gradientSince = .nan

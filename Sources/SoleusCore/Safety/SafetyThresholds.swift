@@ -70,6 +70,7 @@ public struct SafetyThreshold: Sendable {
         .init("vented_above_mmHg", "mmHg", 2...20, "above sensor noise and offset; below any therapeutic pressure", \.ventedAbove),
         .init("gradient_band_mmHg", "mmHg", 3...15, "above the controller's gradient allowance (2.5 mmHg); at most 15 so the gradient still means something", \.gradientBand),
         .init("gradient_debounce_s", "s", 0.1...2, "tolerates valve timing between neighbours", \.gradientDebounce),
+        .init("boost_allowance_mmHg", "mmHg", 0...10, "the most a boost zone may exceed its distal neighbour in the hold; 10 mmHg is the recovery devices' boost, and no more is ever allowed", \.boostAllowance),
         .init("overrun_after_s", "s", 0.001...0.05, "a late tick worth noting; always below the stale-readings limit", \.overrunAfter),
         .init("max_rise_rate_mmHg_s", "mmHg/s", 50...20000, "overrides the rise limit derived from the pump and garment (docs/safety.md, section Rate limits)", \.maxRiseRate),
         .init("max_fall_rate_mmHg_s", "mmHg/s", 50...50000, "overrides the fall limit derived from the exhaust and garment", \.maxFallRate),

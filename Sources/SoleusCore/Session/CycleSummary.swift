@@ -62,6 +62,8 @@ public struct CycleSummarizer: Sendable {
         case .cycleStarted:
             cycleStart = event.time
         case .inflate:
+            // A chamber that inflates twice in a cycle gets a summary per inflation.
+            if let earlier = current[event.chamber] { completed.append(earlier) }
             current[event.chamber] = CycleSummary(
                 cycle: event.cycle, part: event.part, chamber: event.chamber, target: event.pressure,
                 inflateOffset: event.time - cycleStart, timeToTarget: .nan, peak: 0, timeAtTarget: 0)
@@ -69,9 +71,12 @@ public struct CycleSummarizer: Sendable {
             if let s = current[event.chamber], s.timeToTarget.isNaN {
                 current[event.chamber]?.timeToTarget = event.time - cycleStart - s.inflateOffset
             }
+        case .boost:
+            // The boosted pressure is what the hold is judged against from here on.
+            current[event.chamber]?.target = event.pressure
         case .cycleEnded, .finished:
             closeCycle()
-        case .hold, .release, .overrun, .setRest:
+        case .hold, .release, .overrun, .setRest, .riseLate:
             break
         }
     }
