@@ -23,11 +23,11 @@ public enum ProtocolFile {
 
     /// Parses `text` and validates it for `boot`, naming `file` in every error.
     public static func plan(
-        _ text: String, file: String, for boot: BootDescription, level: Int? = nil
+        _ text: String, file: String, for boot: BootDescription, level: Int? = nil, limb: String? = nil
     ) throws(ConfigError) -> TreatmentPlan {
         let proto = try parse(text, file: file)
         do {
-            return try ProtocolValidator.plan(proto, for: boot, level: level)
+            return try ProtocolValidator.plan(proto, for: boot, level: level, limb: limb)
         } catch {
             throw ConfigError(file: file, issues: error.issues.map { ConfigIssue(keyPath: $0.keyPath, message: $0.message) })
         }

@@ -11,6 +11,8 @@ public struct Scenario: Sendable {
     public var profilePath: String
     /// Run only this many main cycles (keeps scenarios short), if given.
     public var cycles: Int?
+    /// The limb a single-limb protocol runs on, on a boot of two limbs.
+    public var limb: String?
     public var timeline: [TimedAction]
     public var expect: Expectation
     public var path: String
@@ -93,6 +95,7 @@ public enum ScenarioFile {
         let profileRel = head?.string("hardware", required: true)
         let cycles = head?.integer("cycles", upTo: InputLimits.maxScenarioCycles)
         if let cycles, cycles < 1 { issues.add("scenario.cycles", "must be at least 1, got \(cycles)") }
+        let limb = head?.string("limb")
         head?.rejectUnknownKeys()
         func resolve(_ p: String) -> String { p.hasPrefix("/") ? p : dir + "/" + p }
         guard let protocolRel, let profileRel else { throw ConfigError(file: path, issues: issues.issues) }
@@ -153,7 +156,7 @@ public enum ScenarioFile {
         guard issues.issues.isEmpty, let name else { throw ConfigError(file: path, issues: issues.issues) }
         return Scenario(
             name: name, summary: summary, protocolPath: resolve(protocolRel), profilePath: resolve(profileRel),
-            cycles: cycles, timeline: timeline.sorted { $0.at < $1.at }, expect: expect, path: path)
+            cycles: cycles, limb: limb, timeline: timeline.sorted { $0.at < $1.at }, expect: expect, path: path)
     }
 
     static func fault(_ kind: String, _ e: inout TableReader, chamber: (inout TableReader) -> Int?) -> Scenario.Action? {

@@ -32,7 +32,7 @@ public struct ScenarioRunner {
     }
 
     public func run() throws -> Outcome {
-        var prepared = try PreparedSession.load(protocolPath: scenario.protocolPath, profilePath: scenario.profilePath)
+        var prepared = try PreparedSession.load(protocolPath: scenario.protocolPath, profilePath: scenario.profilePath, limb: scenario.limb)
         if let cycles = scenario.cycles { prepared.plan.length = .cycles(cycles) }
         return try run(prepared)
     }
@@ -61,7 +61,7 @@ public struct ScenarioRunner {
         let tick = prepared.profile.regulator.tickSeconds
         let end = result.end.duration
         for k in 1...Int(10 / tick) { _ = try? boot.read(at: end + Double(k) * tick) }
-        return evaluate(result, boot: boot, log: log, names: prepared.plan.bootChambers)
+        return evaluate(result, boot: boot, log: log, names: prepared.profile.boot.chambers)
     }
 
     func evaluate(_ result: SessionResult, boot: ScriptedBoot, log: MemorySessionLog, names: [String]) -> Outcome {

@@ -60,6 +60,9 @@ public enum EndReason: String, Sendable, Equatable {
     /// Therapy ran to its end, but the session log could not be stored in full (the detail says
     /// what was lost). Never reported as `completed`.
     case storageFailure = "storage-failure"
+    /// On a boot of two limbs: a fault confined to one limb vented it, and the other limbs ran
+    /// to the end (profile `on_limb_fault = "carry-on"`). The detail names the limb and the fault.
+    case limbVented = "limb-vented"
 }
 
 /// What the runner hands the store at the start of a session.

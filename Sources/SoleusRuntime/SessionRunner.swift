@@ -77,7 +77,8 @@ public final class SessionRunner {
     }
 
     let plan: TreatmentPlan
-    let limits: BootLimits
+    let boot: BootDescription
+    var limits: BootLimits { boot.limits }
     let regulator: RegulatorSettings
     let safety: SafetySettings
     let backend: BootBackend
@@ -87,11 +88,11 @@ public final class SessionRunner {
     let pacing: TickPacing
 
     public init(
-        plan: TreatmentPlan, limits: BootLimits, regulator: RegulatorSettings, safety: SafetySettings,
+        plan: TreatmentPlan, boot: BootDescription, regulator: RegulatorSettings, safety: SafetySettings,
         backend: BootBackend, sink: SessionSink, header: SessionHeader, options: Options, pacing: TickPacing? = nil
     ) {
         self.plan = plan
-        self.limits = limits
+        self.boot = boot
         self.regulator = regulator
         self.safety = safety
         self.backend = backend
@@ -107,22 +108,33 @@ public final class SessionRunner {
     public func run(
         commands: (Double) -> OperatorCommand? = { _ in nil }, progress: (SessionProgress) -> Void = { _ in }
     ) throws -> SessionResult {
-        let n = plan.chamberCount
-        let names = plan.bootChambers
+        let n = boot.chambers.count
+        let names = boot.chambers
         let tick = regulator.tickSeconds
-        var controller = Controller(plan: plan, settings: regulator)
-        var supervisor = SafetySupervisor(settings: safety, chamberCount: n, tickSeconds: tick)
+        // One channel per limb the plan runs on: its controller, supervisor and summaries.
+        var channels = plan.limbs.map {
+            LimbChannel(limb: boot.limbs[$0.limb], offset: $0.offsetSeconds, plan: plan, regulator: regulator, safety: safety)
+        }
+        // Each limb's chambers by their boot names, for its controller's events.
+        let limbNames = channels.map { ch in ch.limb.chambers.map { ch.limb.qualified($0) } }
+        let severalLimbs = boot.limbs.count > 1
+        var details = Array(repeating: AlarmDetail(), count: AlarmCondition.allCases.count)
         var alarms = AlarmManager()
         var transitions: [AlarmManager.Transition] = []
         transitions.reserveCapacity(AlarmCondition.allCases.count)
         var raised: [RaisedAlarm] = []
-        var summarizer = CycleSummarizer(chamberCount: n, tickSeconds: tick)
         var allSummaries: [CycleSummary] = []
         let sampleEvery = max(1, Int((1 / (options.sampleRate * tick)).rounded(.down)))
         let flushTicks = max(1, Int((options.flushEvery / tick).rounded()))
         let wallClock = Pacer(speed: .max)
         let maxSessionSeconds = limits.maxSessionMinutes * 60
         var nextProgress = 0.0
+        /// The highest cycle number of any limb, for events that are not one limb's.
+        func cycleNow() -> Int {
+            var c = 0
+            for ch in channels { c = max(c, ch.controller.cycleNumber) }
+            return c
+        }
 
         // Vent before anything else: whatever state the boot was left in, start from safe.
         backend.vent()
@@ -144,7 +156,7 @@ public final class SessionRunner {
                 if storage.failedAt == nil {
                     storage.failedAt = t
                     storage.firstError = "\(error)"
-                    log(SessionEvent(time: t, cycle: controller.cycleNumber, kind: "storage-error",
+                    log(SessionEvent(time: t, cycle: cycleNow(), kind: "storage-error",
                                      message: "the session log cannot be written: \(error); therapy continues, and up to \(LogHealth.maxBacklogSamples) samples are kept until storage recovers"))
                 }
                 return
@@ -154,7 +166,7 @@ public final class SessionRunner {
             batch.summaries.removeAll(keepingCapacity: true)
             if storage.failing {
                 storage.failing = false
-                log(SessionEvent(time: t, cycle: controller.cycleNumber, kind: "storage-recovered",
+                log(SessionEvent(time: t, cycle: cycleNow(), kind: "storage-recovered",
                                  message: "the session log is written again; \(storage.lossText)"))
             }
         }
@@ -170,6 +182,7 @@ public final class SessionRunner {
             if batch.samples.count < LogHealth.maxBacklogSamples { batch.samples.append(s) } else { storage.droppedSamples += 1 }
         }
 
+        var ventedLimbs: [String] = []
         var reason = EndReason.completed
         var detail = "protocol completed"
         var k = 0
@@ -182,65 +195,109 @@ public final class SessionRunner {
             do { inputs = try backend.read(at: t) } catch {
                 reason = .hardwareError
                 detail = "reading inputs failed: \(error)"
-                log(SessionEvent(time: t, cycle: controller.cycleNumber, kind: "hardware-error", message: detail))
+                log(SessionEvent(time: t, cycle: cycleNow(), kind: "hardware-error", message: detail))
                 break therapy
             }
-            let command = controller.step(time: t, inputs: inputs)
-            let wasSafe = supervisor.safeState
-            let out = supervisor.check(time: t, inputs: inputs, command: command, lateness: lateness)
+            for i in channels.indices { channels[i].step(time: t, inputs: channels[i].localInputs(inputs)) }
+            // Each limb's supervisor checks its own limb; the boot's outputs are theirs composed.
+            var out = BootOutputs(pumps: [], inlets: [], exhausts: [], powered: [])
+            var present = AlarmSet()
+            var tripped: (channel: Int, cause: AlarmCondition)?
+            for i in channels.indices.reversed() {
+                let wasSafe = channels[i].supervisor.safeState
+                let shared = sharedInlets(channels, of: i)
+                channels[i].outputs = channels[i].supervisor.check(
+                    time: t, inputs: channels[i].localInputs(inputs), command: channels[i].command,
+                    lateness: lateness, sharedInlets: shared)
+                channels[i].compose(into: &out)
+                let sup = channels[i].supervisor
+                present.formUnion(sup.present)
+                // Reversed, so the first limb's details win when both limbs raise a condition.
+                for c in AlarmCondition.allCases where sup.present.contains(c) {
+                    var d = sup.details[c.rawValue]
+                    if d.chamber >= 0 { d.chamber = channels[i].bootIndex(d.chamber) }
+                    details[c.rawValue] = d
+                }
+                if sup.safeState && !wasSafe, let cause = sup.cause { tripped = (i, cause) }
+                // A limb already vented alone that now shows a fault it cannot contain.
+                if channels[i].ventedAlone, let worse = AlarmCondition.allCases.first(where: {
+                    sup.present.contains($0) && $0.policy.reaction == .vent && !canCarryOn(channels, i, $0)
+                }) { tripped = (i, worse) }
+            }
             do { try backend.write(out) } catch {
                 reason = .hardwareError
                 detail = "writing outputs failed: \(error)"
-                log(SessionEvent(time: t, cycle: controller.cycleNumber, kind: "hardware-error", message: detail))
+                log(SessionEvent(time: t, cycle: cycleNow(), kind: "hardware-error", message: detail))
                 break therapy
             }
             lastOutputs = out
-            for e in controller.events {
-                summarizer.handle(e)
-                log(SessionEvent(
-                    time: e.time, cycle: e.cycle, kind: e.kind.rawValue,
-                    chamber: e.chamber >= 0 ? names[e.chamber] : nil,
-                    pressure: e.pressure.isNaN ? nil : e.pressure,
-                    message: describe(e, names: names)))
+            for i in channels.indices {
+                for e in channels[i].controller.events {
+                    channels[i].summarizer.handle(e)
+                    let message = describe(e, names: limbNames[i])
+                    log(SessionEvent(
+                        time: e.time, cycle: e.cycle, kind: e.kind.rawValue,
+                        chamber: e.chamber >= 0 ? limbNames[i][e.chamber] : nil,
+                        pressure: e.pressure.isNaN ? nil : e.pressure,
+                        message: severalLimbs && e.chamber < 0 ? "\(channels[i].limb.name): \(message)" : message))
+                }
+                channels[i].controller.clearEvents()
             }
-            controller.clearEvents()
-            var present = supervisor.present
             if storage.failing { present.insert(.storageFailure) }
-            alarms.update(time: t, present: present, details: supervisor.details, transitions: &transitions)
+            alarms.update(time: t, present: present, details: details, transitions: &transitions)
             for tr in transitions {
                 switch tr {
                 case .raised(let a):
                     raised.append(RaisedAlarm(time: t, condition: a.condition, detail: a.detail))
                     log(SessionEvent(
-                        time: t, cycle: controller.cycleNumber, kind: "alarm",
+                        time: t, cycle: cycleNow(), kind: "alarm",
                         chamber: a.detail.chamber >= 0 ? names[a.detail.chamber] : nil,
                         pressure: a.detail.value.isFinite ? a.detail.value : nil,
                         message: "\(a.priority) priority: \(describeAlarm(a.condition, a.detail, names: names, inputs: inputs)) [readings: \(readingsText(inputs, names: names))]"))
                 case .conditionEnded(let c, let latched):
-                    log(SessionEvent(time: t, cycle: controller.cycleNumber, kind: "alarm-ended",
+                    log(SessionEvent(time: t, cycle: cycleNow(), kind: "alarm-ended",
                                      message: "\(c) condition ended" + (latched ? "; alarm latched until reset" : "; alarm cleared")))
                 }
             }
             transitions.removeAll(keepingCapacity: true)
-            summarizer.add(readings: inputs.pressures)
-            if !summarizer.completed.isEmpty {
-                keep(summarizer.completed)
-                allSummaries += summarizer.completed
-                summarizer.clearCompleted()
+            for i in channels.indices {
+                channels[i].summarizer.add(readings: channels[i].localInputs(inputs).pressures)
+                if !channels[i].summarizer.completed.isEmpty {
+                    var done = channels[i].summarizer.completed
+                    for k in done.indices { done[k].chamber = channels[i].bootIndex(done[k].chamber) }
+                    keep(done)
+                    allSummaries += done
+                    channels[i].summarizer.clearCompleted()
+                }
             }
             if k % sampleEvery == 0 { record(SessionSample(time: t, pressures: inputs.pressures, outputs: out)) }
-            if supervisor.safeState && !wasSafe, let cause = supervisor.cause {
-                reason = .safetyTrip
-                detail = "\(cause): " + describeAlarm(cause, supervisor.details[cause.rawValue], names: names, inputs: inputs)
-                log(SessionEvent(time: t, cycle: controller.cycleNumber, kind: "safe-state",
-                                 message: "safe state forced by \(cause): pump off, inlets closed, exhausts open"))
+            if let (i, cause) = tripped {
+                let what = "\(cause): " + describeAlarm(cause, details[cause.rawValue], names: names, inputs: inputs)
+                if !channels[i].ventedAlone && canCarryOn(channels, i, cause) {
+                    // Confined to this limb: it vents, its alarm stays, the other limbs go on.
+                    channels[i].ventedAlone = true
+                    ventedLimbs.append("\(channels[i].limb.name) at \(formatFixed(t, decimals: 1)) s (\(what))")
+                    log(SessionEvent(time: t, cycle: channels[i].controller.cycleNumber, kind: "limb-vented",
+                                     message: "\(channels[i].limb.name) limb vented by \(cause): its pump share, inlets closed, exhausts open; \(otherLimbs(channels, i)) carry on (profile on_limb_fault = carry-on)"))
+                } else {
+                    reason = .safetyTrip
+                    detail = what
+                    log(SessionEvent(time: t, cycle: cycleNow(), kind: "safe-state",
+                                     message: "safe state forced by \(cause)\(severalLimbs ? " on the \(channels[i].limb.name) limb" : ""): pump off, inlets closed, exhausts open"))
+                    break therapy
+                }
+            }
+            if !channels.contains(where: \.isActive) {
+                if !ventedLimbs.isEmpty {
+                    reason = .limbVented
+                    detail = "therapy completed on the other limbs; vented: " + ventedLimbs.joined(separator: "; ")
+                }
                 break therapy
             }
-            if controller.isFinished { break therapy }
             if t >= maxSessionSeconds {
                 reason = .lengthLimit
                 detail = "ended at the profile's session limit of \(formatFixed(limits.maxSessionMinutes, decimals: 0)) min (limits.max_session_min)"
-                log(SessionEvent(time: t, cycle: controller.cycleNumber, kind: "length-limit", message: detail))
+                log(SessionEvent(time: t, cycle: cycleNow(), kind: "length-limit", message: detail))
                 break therapy
             }
             if let cmd = commands(t) {
@@ -248,19 +305,19 @@ public final class SessionRunner {
                 case .stop:
                     reason = .stopped
                     detail = "stopped by the operator"
-                    log(SessionEvent(time: t, cycle: controller.cycleNumber, kind: "operator-stop", message: detail))
+                    log(SessionEvent(time: t, cycle: cycleNow(), kind: "operator-stop", message: detail))
                     break therapy
                 case .acknowledge:
                     let done = alarms.acknowledge()
-                    log(SessionEvent(time: t, cycle: controller.cycleNumber, kind: "alarm-acknowledged",
+                    log(SessionEvent(time: t, cycle: cycleNow(), kind: "alarm-acknowledged",
                                      message: done.isEmpty ? "nothing to acknowledge" : "acknowledged: " + done.map(\.description).joined(separator: ", ")))
                 case .reset:
                     let done = alarms.reset()
-                    log(SessionEvent(time: t, cycle: controller.cycleNumber, kind: "alarm-reset",
+                    log(SessionEvent(time: t, cycle: cycleNow(), kind: "alarm-reset",
                                      message: done.isEmpty ? "no latched alarm to reset" : "reset: " + done.map(\.description).joined(separator: ", ")))
                 case .pauseAudio:
                     alarms.pauseAudio(at: t)
-                    log(SessionEvent(time: t, cycle: controller.cycleNumber, kind: "audio-paused",
+                    log(SessionEvent(time: t, cycle: cycleNow(), kind: "audio-paused",
                                      message: "alarm audio paused for \(Int(AlarmManager.audioPauseSeconds)) s"))
                 }
             }
@@ -268,14 +325,18 @@ public final class SessionRunner {
             let wall = wallClock.elapsed()
             if wall >= nextProgress {
                 nextProgress = wall + 0.1
-                progress(snapshot(controller, inputs: inputs, outputs: out, time: t, alarm: alarms.highest))
+                progress(snapshot(channels, inputs: inputs, outputs: out, time: t, alarm: alarms.highest))
             }
             k += 1
             pacing.wait(untilSessionTime: Double(k) * tick)
         }
-        summarizer.closeCycle()
-        keep(summarizer.completed)
-        allSummaries += summarizer.completed
+        for i in channels.indices {
+            channels[i].summarizer.closeCycle()
+            var done = channels[i].summarizer.completed
+            for k in done.indices { done[k].chamber = channels[i].bootIndex(done[k].chamber) }
+            keep(done)
+            allSummaries += done
+        }
 
         // The venting tail, common to every exit: safe outputs, and wait for the pressures to fall.
         // Only fresh readings of sensors still trusted can confirm it.
@@ -283,7 +344,12 @@ public final class SessionRunner {
         var ventedAfter: Double?
         var trustedVentedAfter: Double?
         var lastVentInputs: BootInputs?
-        let untrusted = supervisor.untrustedSensors
+        var untrusted = ChamberSet(), occluded = ChamberSet()
+        for ch in channels {
+            let shift = UInt32(ch.limb.firstChamber)
+            untrusted.formUnion(ChamberSet(rawValue: ch.supervisor.untrustedSensors.rawValue << shift))
+            occluded.formUnion(ChamberSet(rawValue: ch.supervisor.occludedChambers.rawValue << shift))
+        }
         var belowTicks = 0
         let ventConfirmTicks = max(1, Int((0.2 / tick).rounded()))
         backend.vent()
@@ -308,7 +374,7 @@ public final class SessionRunner {
             if belowTicks >= ventConfirmTicks {
                 if untrusted.isEmpty {
                     ventedAfter = tv - ventStart
-                    log(SessionEvent(time: tv, cycle: controller.cycleNumber, kind: "vented",
+                    log(SessionEvent(time: tv, cycle: cycleNow(), kind: "vented",
                                      pressure: maxP,
                                      message: "all chambers below \(formatMMHg(limits.ventedBelow.mmHg)) mmHg \(formatFixed(tv - ventStart, decimals: 2)) s after the end"))
                 } else {
@@ -322,9 +388,9 @@ public final class SessionRunner {
         }
         var ventUnconfirmed: String?
         if ventedAfter == nil {
-            let why = whyVentUnconfirmed(supervisor, trustedVentedAfter: trustedVentedAfter, last: lastVentInputs)
+            let why = whyVentUnconfirmed(untrusted: untrusted, occluded: occluded, trustedVentedAfter: trustedVentedAfter, last: lastVentInputs)
             ventUnconfirmed = why
-            log(SessionEvent(time: t, cycle: controller.cycleNumber, kind: "vent-unconfirmed",
+            log(SessionEvent(time: t, cycle: cycleNow(), kind: "vent-unconfirmed",
                              message: "exhausts open, but venting is not confirmed: \(why)"))
         }
         if reason == .safetyTrip && ventedAfter != nil { detail += "; all chambers vented" }
@@ -343,7 +409,7 @@ public final class SessionRunner {
                 detail += "; \(state): " + storage.lossText
             }
         }
-        let end = SessionEnd(reason: reason, detail: detail, duration: t, cyclesCompleted: controller.mainCyclesDone)
+        let end = SessionEnd(reason: reason, detail: detail, duration: t, cyclesCompleted: channels.map(\.controller.mainCyclesDone).max() ?? 0)
         do { try sink.end(id, end) } catch {
             throw SessionLogError(description: "the session ran (\(reason.rawValue), \(formatFixed(t, decimals: 1)) s) and the boot was vented, but its end could not be stored: \(error)" + (storage.failedAt != nil ? "; \(storage.lossText)" : "") + ". It will show as interrupted.")
         }
@@ -352,14 +418,13 @@ public final class SessionRunner {
     }
 
     /// Why the venting tail could not confirm every chamber below the threshold, naming them.
-    func whyVentUnconfirmed(_ supervisor: SafetySupervisor, trustedVentedAfter: Double?, last: BootInputs?) -> String {
-        let names = plan.bootChambers
-        let untrusted = supervisor.untrustedSensors
+    func whyVentUnconfirmed(untrusted: ChamberSet, occluded: ChamberSet, trustedVentedAfter: Double?, last: BootInputs?) -> String {
+        let names = boot.chambers
         let below = formatMMHg(limits.ventedBelow.mmHg)
         var why: [String] = []
         let distrusted = names.indices.filter { untrusted.contains(index: $0) }.map { names[$0] }
         for c in names.indices where untrusted.contains(index: c) {
-            let cause = supervisor.occludedChambers.contains(index: c)
+            let cause = occluded.contains(index: c)
                 ? "occluded (its sensor sees only the hose)" : "its sensor was judged faulty"
             why.append("\(names[c]) unknown: \(cause)")
         }
@@ -380,13 +445,48 @@ public final class SessionRunner {
         return why.joined(separator: "; ")
     }
 
-    func snapshot(_ c: Controller, inputs: BootInputs, outputs: BootOutputs, time: Double, alarm: AlarmManager.Alarm?) -> SessionProgress {
-        let n = plan.chamberCount
+    func snapshot(_ channels: [LimbChannel], inputs: BootInputs, outputs: BootOutputs, time: Double, alarm: AlarmManager.Alarm?) -> SessionProgress {
+        let n = boot.chambers.count
+        var setPoints = Array(repeating: 0.0, count: n)
+        var phases = Array(repeating: Phase.waiting, count: n)
+        for ch in channels {
+            for c in 0..<ch.chamberCount {
+                setPoints[ch.bootIndex(c)] = ch.controller.setPoint(of: c)
+                phases[ch.bootIndex(c)] = ch.controller.phase(of: c)
+            }
+        }
+        let lead = channels.max { $0.controller.cycleNumber < $1.controller.cycleNumber } ?? channels[0]
         return SessionProgress(
-            time: time, part: c.part, cycle: c.cycleNumber, set: c.setNumber,
-            pressures: inputs.pressures.array(count: n),
-            setPoints: (0..<n).map { c.setPoint(of: $0) },
-            phases: (0..<n).map { c.phase(of: $0) }, outputs: outputs, highestAlarm: alarm)
+            time: time, part: lead.controller.part, cycle: lead.controller.cycleNumber, set: lead.controller.setNumber,
+            pressures: inputs.pressures.array(count: n), setPoints: setPoints, phases: phases,
+            outputs: outputs, highestAlarm: alarm)
+    }
+
+    /// Inlets of the other limbs on limb `i`'s drive commanded open this tick: they share its pump.
+    func sharedInlets(_ channels: [LimbChannel], of i: Int) -> Int {
+        var k = 0
+        for j in channels.indices where j != i && channels[j].limb.drive == channels[i].limb.drive {
+            k += channels[j].command.outputs.inlets.count
+        }
+        return k
+    }
+
+    /// Whether a venting `condition` on limb `i` can be contained by venting that limb alone while
+    /// the others carry on: the profile allows it, the condition's confinement permits it, and
+    /// another limb is still giving therapy.
+    func canCarryOn(_ channels: [LimbChannel], _ i: Int, _ condition: AlarmCondition) -> Bool {
+        guard boot.onLimbFault == .carryOn, channels.count > 1 else { return false }
+        guard channels.indices.contains(where: { $0 != i && channels[$0].isActive }) else { return false }
+        switch condition.policy.confinement {
+        case .limb: return true
+        case .ownDrive: return !channels.indices.contains { $0 != i && channels[$0].limb.drive == channels[i].limb.drive }
+        case .boot: return false
+        }
+    }
+
+    /// The names of the limbs other than `i`.
+    func otherLimbs(_ channels: [LimbChannel], _ i: Int) -> String {
+        channels.indices.filter { $0 != i }.map { channels[$0].limb.name }.joined(separator: ", ")
     }
 }
 

@@ -12,10 +12,11 @@ public struct PreparedSession: Sendable {
 
     /// Loads the profile and the protocol and validates one against the other. Every error names
     /// its file.
-    public static func load(protocolPath: String, profilePath: String, level: Int? = nil) throws(ConfigError) -> PreparedSession {
+    /// `limb` chooses the limb of a single-limb protocol on a boot of two.
+    public static func load(protocolPath: String, profilePath: String, level: Int? = nil, limb: String? = nil) throws(ConfigError) -> PreparedSession {
         let profile = try HardwareProfileFile.load(path: profilePath)
         let (_, text) = try ProtocolFile.load(path: protocolPath)
-        let plan = try ProtocolFile.plan(text, file: protocolPath, for: profile.boot, level: level)
+        let plan = try ProtocolFile.plan(text, file: protocolPath, for: profile.boot, level: level, limb: limb)
         return PreparedSession(plan: plan, profile: profile, protocolPath: protocolPath, protocolText: text)
     }
 
@@ -38,7 +39,7 @@ public struct PreparedSession: Sendable {
         SessionHeader(
             protocolName: plan.name, protocolPath: protocolPath, protocolText: protocolText,
             profileName: profile.name, profilePath: profile.path, profileText: profile.text,
-            backend: backend.summary, chambers: plan.bootChambers, speed: speed.description, level: plan.level)
+            backend: backend.summary, chambers: profile.boot.chambers, speed: speed.description, level: plan.level)
     }
 
     /// The supervisor's thresholds: the profile's, with the protocol's sustained-pressure limit.
@@ -51,7 +52,7 @@ public struct PreparedSession: Sendable {
     /// A runner for this session on `backend`, logging to `sink`.
     public func runner(backend: BootBackend, sink: SessionSink, options: SessionRunner.Options, pacing: TickPacing? = nil) -> SessionRunner {
         SessionRunner(
-            plan: plan, limits: profile.boot.limits, regulator: profile.regulator, safety: safety,
+            plan: plan, boot: profile.boot, regulator: profile.regulator, safety: safety,
             backend: backend, sink: sink, header: header(backend: backend, speed: options.speed),
             options: options, pacing: pacing)
     }

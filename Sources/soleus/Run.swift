@@ -29,6 +29,9 @@ struct Run: ParsableCommand {
     @Option(name: .long, parsing: .unconditional, help: "Intensity level (protocols with [intensity] levels).")
     var level: Int?
 
+    @Option(name: .long, help: "The limb a single-limb protocol runs on, on a boot of two limbs (e.g. left).")
+    var limb: String?
+
     @Option(name: .long, help: "Override the simulator's noise seed.")
     var seed: UInt64?
 
@@ -45,7 +48,7 @@ struct Run: ParsableCommand {
     func run() throws {
         guard let speed = Speed(speed) else { throw ValidationError("--speed must be \(Speed.accepted)") }
         let prepared: PreparedSession
-        do { prepared = try PreparedSession.load(protocolPath: protocolFile, profilePath: hardware, level: level) } catch {
+        do { prepared = try PreparedSession.load(protocolPath: protocolFile, profilePath: hardware, level: level, limb: limb) } catch {
             printError(error.description)
             throw ExitCode(2)
         }
@@ -76,7 +79,7 @@ struct Run: ParsableCommand {
         let tty = isatty(STDOUT_FILENO) == 1
         print("Running \"\(prepared.plan.name)\" on \(backend.summary), speed \(speed); Ctrl-C stops and vents.")
         fflush(nil)
-        let display = ProgressDisplay(plan: prepared.plan, tty: tty, quiet: quiet)
+        let display = ProgressDisplay(plan: prepared.plan, chambers: prepared.profile.boot.chambers, tty: tty, quiet: quiet)
         let result: SessionResult
         do {
             result = try runner.run(
@@ -92,12 +95,12 @@ struct Run: ParsableCommand {
             throw CLIError("\(error); the boot was vented, and nothing was run")
         }
         display.finish()
-        printResult(result, plan: prepared.plan, dataDirectory: data.directory)
+        printResult(result, chambers: prepared.profile.boot.chambers, dataDirectory: data.directory)
         if result.end.reason == .storageFailure { printError("warning: the session log is incomplete: see session \(result.sessionID)") }
         if result.end.reason != .completed { throw ExitCode(result.end.reason == .stopped ? 130 : 1) }
     }
 
-    func printResult(_ r: SessionResult, plan: TreatmentPlan, dataDirectory: String) {
+    func printResult(_ r: SessionResult, chambers: [String], dataDirectory: String) {
         print("Session \(r.sessionID): \(r.end.reason.rawValue) — \(r.end.detail)")
         print("  \(r.end.cyclesCompleted) main cycles, \(formatDuration(r.end.duration)) including the final vent")
         if let v = r.ventedAfter {
@@ -105,13 +108,13 @@ struct Run: ParsableCommand {
         } else {
             print("  WARNING: venting not confirmed: \(r.ventUnconfirmed ?? "within the timeout")")
         }
-        for line in chamberTable(r.summaries.map { (plan.bootChambers[$0.chamber], $0) }, chambers: plan.bootChambers) {
+        for line in chamberTable(r.summaries.map { (chambers[$0.chamber], $0) }, chambers: chambers) {
             print("  " + line)
         }
         if !r.alarms.isEmpty {
             print("  alarms raised:")
             for a in r.alarms {
-                let chamber = a.detail.chamber >= 0 ? " (\(plan.bootChambers[a.detail.chamber]))" : ""
+                let chamber = a.detail.chamber >= 0 ? " (\(chambers[a.detail.chamber]))" : ""
                 print("    \(formatDuration(a.time))  \(a.condition.policy.priority) \(a.condition)\(chamber)")
             }
         }
@@ -127,8 +130,11 @@ final class ProgressDisplay {
     var lastCycle = 0
     var drew = false
 
-    init(plan: TreatmentPlan, tty: Bool, quiet: Bool) {
+    let chambers: [String]
+
+    init(plan: TreatmentPlan, chambers: [String], tty: Bool, quiet: Bool) {
         self.plan = plan
+        self.chambers = chambers
         self.tty = tty
         self.quiet = quiet
     }
@@ -142,7 +148,7 @@ final class ProgressDisplay {
         case .minutes(let m): total = " of \(formatFixed(m, decimals: 0)) min"
         }
         var line = "\(formatDuration(p.time))  \(p.part.rawValue) cycle \(p.cycle)\(total)  "
-        for (i, name) in plan.bootChambers.enumerated() {
+        for (i, name) in chambers.enumerated() {
             let mark = p.outputs.inlets.contains(index: i) ? "▲" : (p.phases[i].isPressurised ? "=" : "▽")
             line += "\(name) \(pad(formatMMHg(p.pressures[i]), 5))\(mark) "
         }

@@ -46,6 +46,8 @@ public enum AlarmCondition: Int, Sendable, CaseIterable, CustomStringConvertible
     case unexplainedAir
 
     public struct Policy: Sendable {
+        /// The condition this row is about.
+        public let condition: AlarmCondition
         public var priority: AlarmPriority
         /// A latching alarm stays on after its condition ends, until the operator resets it.
         public var latching: Bool
@@ -55,31 +57,59 @@ public enum AlarmCondition: Int, Sendable, CaseIterable, CustomStringConvertible
         /// Opens the safety relay: every vent reaction does, so even a welded pump relay or a
         /// valve driver stuck on loses power.
         public var opensRelay: Bool { reaction == .vent }
+        /// On a boot of two limbs whose profile says `on_limb_fault = "carry-on"`: can venting
+        /// the faulted limb alone contain it, so the other limb carries on?
+        public var confinement: Confinement {
+            switch condition {
+            // A faulty reading, a kinked hose, a garment that does not fill or was misprescribed:
+            // the limb's own valves vent it, and nothing it shares with the other limb is at fault.
+            case .targetNotReached, .leak, .sensorFault, .sensorDisagreement, .occlusion, .reverseGradient:
+                .limb
+            // The limb's valves or pump may not obey (pressure that should not be there, air that
+            // goes nowhere, an exhaust that does not vent): only cutting its power contains it, so
+            // the other limb carries on only if it has its own drive (pump and relay).
+            case .overPressure, .overTarget, .riseInletClosed, .ventFailure, .unexplainedAir, .noPressureRise, .sustainedPressure:
+                .ownDrive
+            // Everything at once: the button, the loop, the I/O link, the log.
+            case .emergencyStop, .staleReadings, .loopOverrun, .loopStall, .storageFailure:
+                .boot
+            }
+        }
+    }
+
+    /// How far a venting fault reaches on a boot of two limbs (``Policy/confinement``).
+    public enum Confinement: String, Sendable {
+        /// Venting the faulted limb's chambers contains it.
+        case limb
+        /// Contained only by opening the faulted limb's own safety relay.
+        case ownDrive = "own-drive"
+        /// Every limb vents.
+        case boot
     }
 
     /// The policy table.
     public var policy: Policy {
         switch self {
-        case .overPressure: Policy(priority: .high, latching: true, reaction: .vent, meaning: "pressure above the hardware ceiling")
-        case .overTarget: Policy(priority: .high, latching: true, reaction: .vent, meaning: "pressure above target + band for longer than the debounce")
-        case .targetNotReached: Policy(priority: .medium, latching: false, reaction: .vent, meaning: "target not reached in time (leak, disconnected garment, weak pump, valve stuck)")
-        case .leak: Policy(priority: .medium, latching: false, reaction: .alarmOnly, meaning: "pressure keeps falling in hold; the pump keeps topping up (leak)")
-        case .riseInletClosed: Policy(priority: .high, latching: true, reaction: .vent, meaning: "pressure rising with the inlet closed (inlet stuck open or leaking, or the garment pressed on)")
-        case .occlusion: Policy(priority: .high, latching: true, reaction: .vent, meaning: "pressure rising or falling implausibly fast (kinked or blocked hose: the sensor sees the hose, not the bladder)")
-        case .noPressureRise: Policy(priority: .medium, latching: false, reaction: .vent, meaning: "pump on with no pressure rise (pump failure or inlet stuck closed)")
-        case .sensorFault: Policy(priority: .high, latching: true, reaction: .vent, meaning: "pressure sensor out of range, invalid or frozen")
-        case .staleReadings: Policy(priority: .high, latching: false, reaction: .vent, meaning: "no fresh pressure readings (communication lost)")
-        case .ventFailure: Policy(priority: .high, latching: true, reaction: .vent, meaning: "pressure remains with the exhaust open (exhaust stuck closed or blocked, or sensor offset)")
-        case .reverseGradient: Policy(priority: .high, latching: false, reaction: .vent, meaning: "a proximal chamber above its distal neighbour during a compression")
-        case .sustainedPressure: Policy(priority: .high, latching: true, reaction: .vent, meaning: "a chamber pressurised for longer than allowed")
-        case .emergencyStop: Policy(priority: .high, latching: true, reaction: .vent, meaning: "emergency stop pressed")
-        case .loopOverrun: Policy(priority: .medium, latching: false, reaction: .alarmOnly, meaning: "control loop tick started late")
+        case .overPressure: Policy(condition: self, priority: .high, latching: true, reaction: .vent, meaning: "pressure above the hardware ceiling")
+        case .overTarget: Policy(condition: self, priority: .high, latching: true, reaction: .vent, meaning: "pressure above target + band for longer than the debounce")
+        case .targetNotReached: Policy(condition: self, priority: .medium, latching: false, reaction: .vent, meaning: "target not reached in time (leak, disconnected garment, weak pump, valve stuck)")
+        case .leak: Policy(condition: self, priority: .medium, latching: false, reaction: .alarmOnly, meaning: "pressure keeps falling in hold; the pump keeps topping up (leak)")
+        case .riseInletClosed: Policy(condition: self, priority: .high, latching: true, reaction: .vent, meaning: "pressure rising with the inlet closed (inlet stuck open or leaking, or the garment pressed on)")
+        case .occlusion: Policy(condition: self, priority: .high, latching: true, reaction: .vent, meaning: "pressure rising or falling implausibly fast (kinked or blocked hose: the sensor sees the hose, not the bladder)")
+        case .noPressureRise: Policy(condition: self, priority: .medium, latching: false, reaction: .vent, meaning: "pump on with no pressure rise (pump failure or inlet stuck closed)")
+        case .sensorFault: Policy(condition: self, priority: .high, latching: true, reaction: .vent, meaning: "pressure sensor out of range, invalid or frozen")
+        case .staleReadings: Policy(condition: self, priority: .high, latching: false, reaction: .vent, meaning: "no fresh pressure readings (communication lost)")
+        case .ventFailure: Policy(condition: self, priority: .high, latching: true, reaction: .vent, meaning: "pressure remains with the exhaust open (exhaust stuck closed or blocked, or sensor offset)")
+        case .reverseGradient: Policy(condition: self, priority: .high, latching: false, reaction: .vent, meaning: "a proximal chamber above its distal neighbour during a compression")
+        case .sustainedPressure: Policy(condition: self, priority: .high, latching: true, reaction: .vent, meaning: "a chamber pressurised for longer than allowed")
+        case .emergencyStop: Policy(condition: self, priority: .high, latching: true, reaction: .vent, meaning: "emergency stop pressed")
+        case .loopOverrun: Policy(condition: self, priority: .medium, latching: false, reaction: .alarmOnly, meaning: "control loop tick started late")
         // As stale as lost readings: nothing watched the chambers for that long.
-        case .loopStall: Policy(priority: .high, latching: true, reaction: .vent, meaning: "control loop stalled longer than the stale-readings limit")
+        case .loopStall: Policy(condition: self, priority: .high, latching: true, reaction: .vent, meaning: "control loop stalled longer than the stale-readings limit")
         // Therapy itself is unaffected, so it goes on; latching, because records were lost.
-        case .storageFailure: Policy(priority: .medium, latching: true, reaction: .alarmOnly, meaning: "the session log cannot be written (disk full or failing); records are being lost")
-        case .sensorDisagreement: Policy(priority: .high, latching: true, reaction: .vent, meaning: "a chamber's two pressure transducers disagree (one has drifted, stuck or lost calibration)")
-        case .unexplainedAir: Policy(priority: .high, latching: true, reaction: .vent, meaning: "air keeps going into a held chamber without the pressure rising (torn bladder, or the sensor reads low)")
+        case .storageFailure: Policy(condition: self, priority: .medium, latching: true, reaction: .alarmOnly, meaning: "the session log cannot be written (disk full or failing); records are being lost")
+        case .sensorDisagreement: Policy(condition: self, priority: .high, latching: true, reaction: .vent, meaning: "a chamber's two pressure transducers disagree (one has drifted, stuck or lost calibration)")
+        case .unexplainedAir: Policy(condition: self, priority: .high, latching: true, reaction: .vent, meaning: "air keeps going into a held chamber without the pressure rising (torn bladder, or the sensor reads low)")
         }
     }
 

@@ -44,6 +44,8 @@ public struct SafetySupervisor: Sendable {
     var pumpStartMeans = ChamberValues()
     var pumpInletsSeen = ChamberSet()
     var lastOutputs: BootOutputs
+    /// Inlets of other limbs sharing this limb's pump on the current tick.
+    var otherInlets = 0
 
     public init(settings: SafetySettings, chamberCount: Int, tickSeconds: Double) {
         self.settings = settings
@@ -59,8 +61,10 @@ public struct SafetySupervisor: Sendable {
     }
 
     /// Checks one tick. Returns the outputs to apply: the commanded ones, or the safe state.
-    public mutating func check(time: Double, inputs: BootInputs, command: TherapyCommand, lateness: Double = 0) -> BootOutputs {
+    /// `sharedInlets`: inlets of other limbs open on the same pump this tick (they share its air).
+    public mutating func check(time: Double, inputs: BootInputs, command: TherapyCommand, lateness: Double = 0, sharedInlets: Int = 0) -> BootOutputs {
         present = AlarmSet()
+        otherInlets = sharedInlets
         let out = command.outputs
         if inputs.emergencyStop { raise(.emergencyStop, AlarmDetail()) }
         if inputs.age > settings.staleAfter { raise(.staleReadings, AlarmDetail(value: inputs.age, limit: settings.staleAfter)) }
@@ -238,7 +242,7 @@ public struct SafetySupervisor: Sendable {
         if holding && w.inflated {
             // Leak: the pump keeps compensating. The air admitted, as a share of the whole pump's
             // flow (inlets open together share it), averaged over time.
-            let admitted = inlet && out.pump ? 1 / Double(out.inlets.count) : 0
+            let admitted = inlet && out.pump ? 1 / Double(out.inlets.count + otherInlets) : 0
             w.topUpDuty += (admitted - w.topUpDuty) * tick / settings.leakAveraging
             // Hysteresis: on above the limit, off only below half of it, so the alarm does not
             // flicker around the threshold.
