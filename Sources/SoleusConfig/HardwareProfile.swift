@@ -20,6 +20,25 @@ public struct HardwareProfile: Sendable, Equatable {
     public var protection: Protection
     /// Hazards this profile leaves open (missing safety hardware), for the operator to read.
     public var warnings: [String] { protection.warnings }
+
+    /// Timing of `plan` that this garment cannot meet (errors) or meets with little to spare
+    /// (warnings), predicted from the profile's pump and garment model.
+    public func timing(of plan: TreatmentPlan) -> [TimingFeasibility.Finding] {
+        switch backend {
+        case .simulated(let p): TimingFeasibility.check(plan, boot: boot, parameters: p, regulator: regulator)
+        }
+    }
+
+    /// `plan` checked for timing: throws the errors, naming `file` and each step's key; returns the
+    /// warnings as text.
+    public func checkTiming(of plan: TreatmentPlan, file: String) throws(ConfigError) -> [String] {
+        let findings = timing(of: plan)
+        let errors = findings.filter(\.isError)
+        if !errors.isEmpty {
+            throw ConfigError(file: file, issues: errors.map { ConfigIssue(keyPath: $0.keyPath, message: $0.message + " (predicted from \(path))") })
+        }
+        return findings.map { "\(file): \($0)" }
+    }
     /// The file's text, stored with every session run on it.
     public var text: String
     /// Where it was read from.

@@ -9,6 +9,8 @@ public struct PreparedSession: Sendable {
     public var profile: HardwareProfile
     public var protocolPath: String
     public var protocolText: String
+    /// Timing the garment meets with little to spare (`TimingFeasibility`), for the operator.
+    public var timingWarnings: [String] = []
 
     /// Loads the profile and the protocol and validates one against the other. Every error names
     /// its file.
@@ -17,7 +19,8 @@ public struct PreparedSession: Sendable {
         let profile = try HardwareProfileFile.load(path: profilePath)
         let (_, text) = try ProtocolFile.load(path: protocolPath)
         let plan = try ProtocolFile.plan(text, file: protocolPath, for: profile.boot, level: level, limb: limb)
-        return PreparedSession(plan: plan, profile: profile, protocolPath: protocolPath, protocolText: text)
+        let warnings = try profile.checkTiming(of: plan, file: protocolPath)
+        return PreparedSession(plan: plan, profile: profile, protocolPath: protocolPath, protocolText: text, timingWarnings: warnings)
     }
 
     /// Creates the backend the profile selects.

@@ -206,6 +206,11 @@ public struct BootPhysics: Sendable {
     /// Pump flow through one open inlet into a chamber at `chamberPressure`: the pump curve
     /// Q = share·(1 − p_pump/stall) meets the inlet orifice p_pump = p + (Q/k)²; solved in closed form.
     func inletFlow(share: Double, chamberPressure p: Double) -> Double {
+        Self.inletFlow(parameters, share: share, chamberPressure: p)
+    }
+
+    /// ``inletFlow(share:chamberPressure:)`` for any parameters (the timing prediction uses it).
+    static func inletFlow(_ parameters: BootParameters, share: Double, chamberPressure p: Double) -> Double {
         let stall = parameters.pumpStall
         guard share > 0, p < stall else { return 0 }
         let k = parameters.inletOrifice

@@ -1,3 +1,5 @@
+import SoleusCore
+
 /// Faults the simulator can apply to the boot. Scenarios set them at scheduled times.
 public struct SimulatedFaults: Sendable, Equatable {
     public enum ValveFault: Sendable, Equatable { case normal, stuckOpen, stuckClosed }
@@ -14,18 +16,18 @@ public struct SimulatedFaults: Sendable, Equatable {
     }
 
     /// Extra leak per chamber (orifice coefficient, normal litres/s per √mmHg).
-    public var leak: [Double] = Array(repeating: 0, count: 8)
-    public var inlet: [ValveFault] = Array(repeating: .normal, count: 8)
-    public var exhaust: [ValveFault] = Array(repeating: .normal, count: 8)
-    public var sensor: [SensorFault] = Array(repeating: .none, count: 8)
+    public var leak: [Double] = Array(repeating: 0, count: maxChambers)
+    public var inlet: [ValveFault] = Array(repeating: .normal, count: maxChambers)
+    public var exhaust: [ValveFault] = Array(repeating: .normal, count: maxChambers)
+    public var sensor: [SensorFault] = Array(repeating: .none, count: maxChambers)
     /// Faults of the redundant transducers (boots that have them).
-    public var redundantSensor: [SensorFault] = Array(repeating: .none, count: 8)
+    public var redundantSensor: [SensorFault] = Array(repeating: .none, count: maxChambers)
     /// Kinked hose between the valve block and the bladder: the valves and the sensor (which sits
     /// at the valve block) see only the short hose; the bladder is cut off.
-    public var occlusion: [Bool] = Array(repeating: false, count: 8)
+    public var occlusion: [Bool] = Array(repeating: false, count: maxChambers)
     /// Something pressing on the chamber (limb movement, someone leaning on the boot): the fraction
     /// of its resting volume squeezed out, 0…0.9.
-    public var squeeze: [Double] = Array(repeating: 0, count: 8)
+    public var squeeze: [Double] = Array(repeating: 0, count: maxChambers)
     /// The I/O link is down: readings stop updating (and grow old), writes are lost.
     public var communicationLost = false
     /// 1 = healthy pump; 0.3 = a weak one.

@@ -53,6 +53,7 @@ struct Run: ParsableCommand {
             throw ExitCode(2)
         }
         for w in prepared.profile.warnings { printError("\(hardware): warning: \(w)") }
+        for w in prepared.timingWarnings { printError(w) }
         if speed != .realtime && !prepared.isSimulated {
             throw CLIError("--speed \(speed) needs the simulated backend; real hardware runs in real time")
         }
@@ -180,21 +181,25 @@ func formatDuration(_ seconds: Double) -> String {
     return "\(two(h)):\(two(m)):\(two(sec))"
 }
 
-/// Per-chamber aggregate over all cycles: peak mean/min/max, start offset and time to target.
+/// Per-chamber aggregate over the main cycles: how far each compression's peak was from its own
+/// target (a chamber's target can differ between phases, and while pressures build up), the
+/// highest target, start offset and time to target.
 func chamberTable(_ rows: [(String, CycleSummary)], chambers: [String]) -> [String] {
-    var out = ["chamber      cycles  target  peak mean   min    max   start offset  time to target"]
+    let width = max(12, (chambers.map(\.count).max() ?? 0) + 2)
+    var out = ["chamber".padding(width) + "pulses  target  peak−target mean   min    max   start offset  time to target"]
     for name in chambers {
         let s = rows.filter { $0.0 == name && $0.1.part == .main }.map(\.1)
         guard !s.isEmpty else { continue }
-        let peaks = s.map(\.peak)
-        let mean = peaks.reduce(0, +) / Double(peaks.count)
+        let errors = s.map { $0.peak - $0.target }
+        let mean = errors.reduce(0, +) / Double(errors.count)
         let offsets = s.map(\.inflateOffset)
         let reached = s.map(\.timeToTarget).filter { !$0.isNaN }
         let offset = offsets.reduce(0, +) / Double(offsets.count)
         let ttt = reached.isEmpty ? "never" : formatFixed(reached.reduce(0, +) / Double(reached.count), decimals: 2) + " s"
+        func signed(_ v: Double) -> String { (v >= 0 ? "+" : "") + formatMMHg(v) }
         out.append(
-            name.padding(12) + pad("\(s.count)", 7) + pad(formatMMHg(s[0].target), 8) + pad(formatMMHg(mean), 11)
-                + pad(formatMMHg(peaks.min() ?? 0), 7) + pad(formatMMHg(peaks.max() ?? 0), 7)
+            name.padding(width) + pad("\(s.count)", 6) + pad(formatMMHg(s.map(\.target).max() ?? 0), 8) + pad(signed(mean), 17)
+                + pad(signed(errors.min() ?? 0), 7) + pad(signed(errors.max() ?? 0), 7)
                 + pad(formatFixed(offset, decimals: 2) + " s", 15) + pad(ttt, 16))
     }
     return out

@@ -65,7 +65,7 @@ import SoleusSimulation
         var testDescription: String { "\(protocolFile) chamber \(chamber)" }
     }
 
-    static let targets: [Target] = shippedProtocols.flatMap { p -> [Target] in
+    static let targets: [Target] = sweptProtocols.flatMap { p -> [Target] in
         let count = (try? prepare(p.protocolFile, p.profile))?.plan.chamberCount ?? 1
         return (0..<count).map { Target(protocolFile: p.protocolFile, profile: p.profile, chamber: $0) }
     }
@@ -117,9 +117,12 @@ import SoleusSimulation
         let highAlarm = result.alarms.contains { $0.condition.policy.priority == .high }
         // A valve or pump fault that changed no pressure is latent: no pressure sensor can see
         // it (a stuck inlet of a chamber that is alone on the pump, or struck during a vent).
-        // It is accepted only with no alarm, every true peak at most 2.5 mmHg over its target,
+        // It is accepted only with no alarm but a leak, every true peak at most 2.5 mmHg over its target,
         // and the boot vented.
-        let latent = !fault.isSensor && result.alarms.isEmpty
+        // A leak alarm alone is accepted with it: the air a stuck inlet diverts from the chambers
+        // the pump is feeding makes their top-ups longer, which the leak check reports (medium),
+        // and that is all a pressure sensor can see of it.
+        let latent = !fault.isSensor && result.alarms.allSatisfy { $0.condition == .leak }
             && names.indices.allSatisfy { boot.truePeak[$0] <= highestTarget(prepared.plan, chamber: $0) + 2.5 && boot.sim.physics.pressure[$0] < 5 }
         if fault.isHazard && moment != "final vent" && !highAlarm && !latent {
             failures.append("\(label): no high alarm (raised: \(result.alarms.map(\.condition.description)), end \(result.end.reason.rawValue))")

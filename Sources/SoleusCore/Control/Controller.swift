@@ -19,6 +19,10 @@ public struct Controller: Sendable {
     /// The main part's running phase (index into the plan's phases) and the cycles it has run.
     public private(set) var phaseIndex = 0
     var phaseCycles = 0
+    /// The pump share (1 / open inlets) of the last estimator window's ticks, newest at
+    /// `shareNext − 1`.
+    var shareHistory = InlineArray<8, Double>(repeating: 1)
+    var shareNext = 0
     /// The share of the prescribed pressures in this cycle (the build-up; 1 otherwise).
     public private(set) var pressureScale = 1.0
     /// Events since the last ``drainEvents(_:)``; capacity reserved up front.
@@ -335,6 +339,18 @@ public struct Controller: Sendable {
         var distalLimit = Double.infinity
         // Inlets open on the last tick share the pump: a chamber's rise rate depends on how many.
         let sharing = outputs.inlets
+        // A chamber filling continuously predicts its cut-off from its rise rate; a top-up pulse
+        // starting or ending elsewhere on the pump changes that rate under it and it overshoots.
+        // Small top-ups wait until no chamber is filling (a large deficit refills at once).
+        var filling = false
+        for c in 0..<n where chambers[c].phase == .inflating && chambers[c].inletOpen && chambers[c].pulseTicksLeft == 0 { filling = true }
+        // The rise rate an open inlet sees follows its share of the pump. The estimator's slope is
+        // the rate at the shares of its window; if an inlet closed since, the rate is higher now.
+        var meanShare = 0.0
+        for k in 0..<PressureEstimator.window { meanShare += shareHistory[k] }
+        meanShare /= Double(PressureEstimator.window)
+        let shareNow = 1 / Double(max(sharing.count, 1))
+        let rateScale = meanShare > 0 ? max(1, shareNow / meanShare) : 1
         for c in 0..<n {
             var ch = chambers[c]
             if ch.phase.isPressurised {
@@ -351,7 +367,7 @@ public struct Controller: Sendable {
                         ch.pulseTicksLeft -= 1
                         ch.pulseNeed -= ch.riseRate / Double(max(sharing.count, 1)) * settings.tickSeconds
                         if ch.pulseTicksLeft == 0 || ch.pulseNeed <= 0 { closeInlet(&ch, time: time) }
-                    } else if p + max(r, 0) * look >= limit {
+                    } else if p + max(r, 0) * rateScale * look >= limit {
                         // Continuous inflation: cut off where the predicted pressure meets the
                         // limit, and remember the rise rate for later top-up pulses.
                         // Only a long opening gives the estimator time to see the true rate.
@@ -366,7 +382,8 @@ public struct Controller: Sendable {
                         ch.quietUntil = time + settle
                     }
                 } else if time + 1e-9 >= ch.quietUntil {
-                    if p < limit - settings.lowBand {
+                    let smallTopUp = ch.phase != .inflating && limit - p <= 4 * settings.lowBand
+                    if p < limit - settings.lowBand && !(smallTopUp && filling) {
                         ch.inletOpen = true
                         ch.openedAt = time
                         // Topping up a held chamber a little: a pulse. A large deficit (a leak the
@@ -397,6 +414,8 @@ public struct Controller: Sendable {
         }
         out.pump = !out.inlets.isEmpty
         outputs = out
+        shareHistory[shareNext] = 1 / Double(max(out.inlets.count, 1))
+        shareNext = (shareNext + 1) % PressureEstimator.window
     }
 
     func closeInlet(_ ch: inout ChamberControl, time: Double) {
