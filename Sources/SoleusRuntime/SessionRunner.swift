@@ -272,16 +272,16 @@ public final class SessionRunner {
             }
             if k % sampleEvery == 0 { record(SessionSample(time: t, pressures: inputs.pressures, outputs: out)) }
             if let (i, cause) = tripped {
-                let what = "\(cause): " + describeAlarm(cause, details[cause.rawValue], names: names, inputs: inputs)
+                let what = describeAlarm(cause, details[cause.rawValue], names: names, inputs: inputs)
                 if !channels[i].ventedAlone && canCarryOn(channels, i, cause) {
                     // Confined to this limb: it vents, its alarm stays, the other limbs go on.
                     channels[i].ventedAlone = true
-                    ventedLimbs.append("\(channels[i].limb.name) at \(formatFixed(t, decimals: 1)) s (\(what))")
+                    ventedLimbs.append("\(channels[i].limb.name) at \(formatFixed(t, decimals: 1)) s by \(what)")
                     log(SessionEvent(time: t, cycle: channels[i].controller.cycleNumber, kind: "limb-vented",
-                                     message: "\(channels[i].limb.name) limb vented by \(cause): its pump share, inlets closed, exhausts open; \(otherLimbs(channels, i)) carry on (profile on_limb_fault = carry-on)"))
+                                     message: "\(channels[i].limb.name) limb vented by \(cause) (inlets closed, exhausts open); the other limbs (\(otherLimbs(channels, i))) carry on, as the profile's on_limb_fault = carry-on allows for this fault"))
                 } else {
                     reason = .safetyTrip
-                    detail = what
+                    detail = "\(cause): " + what
                     log(SessionEvent(time: t, cycle: cycleNow(), kind: "safe-state",
                                      message: "safe state forced by \(cause)\(severalLimbs ? " on the \(channels[i].limb.name) limb" : ""): pump off, inlets closed, exhausts open"))
                     break therapy
@@ -290,7 +290,7 @@ public final class SessionRunner {
             if !channels.contains(where: \.isActive) {
                 if !ventedLimbs.isEmpty {
                     reason = .limbVented
-                    detail = "therapy completed on the other limbs; vented: " + ventedLimbs.joined(separator: "; ")
+                    detail = "therapy completed on the other limbs; vented alone: " + ventedLimbs.joined(separator: "; ")
                 }
                 break therapy
             }

@@ -44,29 +44,38 @@ public enum TimingFeasibility {
         guard let firstRun = plan.limbs.first else { return [] }
         let limb = boot.limbs[firstRun.limb]
         let period: Double? = if case .period(let p) = cycle.pacing { p } else { nil }
-        // Fills on the pump, over every limb the plan runs on (shifted by their offsets).
-        var windows: [(start: Double, end: Double, drive: Int)] = []
-        let order = cycle.steps.indices.filter { times.inflate[$0] != nil }.sorted { (times.inflate[$0] ?? 0) < (times.inflate[$1] ?? 0) }
-        for i in order {
-            let s = cycle.steps[i]
+        // First each fixed-time fill as if alone on the pump, over every limb the plan runs on
+        // (shifted by their offsets); then each fill again, sharing the pump with every other
+        // fill on its drive that overlaps it (conservatively, for its whole length).
+        struct Fill { var step: Int; var start: Double; var end: Double; var drive: Int }
+        var alone: [Fill] = []
+        for (i, s) in cycle.steps.enumerated() {
             guard let start = times.inflate[i] else { continue }
             let index = limb.firstChamber + s.chamber
             guard index < parameters.chambers.count else { continue }
+            let fill = fillSeconds(parameters.chambers[index], to: s.target.mmHg - regulator.reachTolerance, share: 1, parameters: parameters) ?? 600
+            for run in plan.limbs {
+                let t = start + run.offsetSeconds - firstRun.offsetSeconds
+                alone.append(Fill(step: i, start: t, end: t + fill + lag, drive: parameters.drive(of: boot.limbs[run.limb].firstChamber + s.chamber)))
+            }
+        }
+        for (i, s) in cycle.steps.enumerated() {
+            guard let start = times.inflate[i] else { continue }
+            let index = limb.firstChamber + s.chamber
+            guard index < parameters.chambers.count,
+                  let mine = alone.first(where: { $0.step == i && abs($0.start - start) < 1e-9 }) else { continue }
             let chamber = parameters.chambers[index]
-            let drive = parameters.drive(of: index)
-            // Every limb the plan runs on fills this step at its own offset; all of them, and the
-            // fills already running on the drive, share the pump.
-            let starts = plan.limbs.map { start + $0.offsetSeconds - firstRun.offsetSeconds }
-            let concurrent = plan.limbs.filter { boot.limbs[$0.limb].drive == limb.drive && $0.offsetSeconds == firstRun.offsetSeconds }.count
-            let running = windows.filter { w in w.drive == drive && starts.contains { t in overlaps(w.start, w.end, t, period) } }.count
-            let sharers = max(1, concurrent) + running
+            let others = alone.filter { f in
+                f.drive == mine.drive && !(f.step == i && abs(f.start - start) < 1e-9)
+                    && (overlaps(f.start, f.end, mine.start, period) || overlaps(mine.start, mine.end, f.start, period))
+            }
+            let sharers = 1 + others.count
             let target = s.target.mmHg - regulator.reachTolerance
             guard let fill = fillSeconds(chamber, to: target, share: 1 / Double(sharers), parameters: parameters) else {
                 findings.append(Finding(keyPath: s.keyPath, message: "\(s.id) cannot reach \(formatMMHg(s.target.mmHg)) mmHg on this garment: its pump and leak level off below it (pump stall \(formatMMHg(parameters.pumpStall)) mmHg\(sharers > 1 ? ", shared by \(sharers) inlets" : ""))", isError: true))
                 continue
             }
             let needed = fill + lag
-            for t in starts { windows.append((t, t + needed, drive)) }
             let shared = sharers > 1 ? " with the pump shared by \(sharers) inlets" : ""
             if let rise = s.riseSeconds {
                 findings += judge(needed, given: rise, keyPath: "\(s.keyPath).rise_s",

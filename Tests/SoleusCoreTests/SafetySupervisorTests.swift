@@ -201,6 +201,43 @@ func jitter(_ t: Double) -> Double { ((t * 100).rounded().truncatingRemainder(di
         #expect(!c.run(2, p: { t in [2 + jitter(t), 40 + jitter(t), 0] }, out: sealed(), sp: [0, 40]).contains(.reverseGradient))
     }
 
+    @Test func aBoostZoneMayStandAboveItsNeighbourByItsPrescriptionUpToTheAllowance() {
+        // Calf prescribed 50 over an ankle at 45 (a +5 boost in the hold): 8 mmHg above is inside
+        // band + prescribed excess (5 + 5).
+        var b = Bench()
+        #expect(!b.run(2, p: { t in [45 + jitter(t), 53 + jitter(t), 0] }, out: sealed(), sp: [45, 50]).contains(.reverseGradient))
+        // 12 mmHg above is past it.
+        #expect(b.run(1, p: { t in [45 + jitter(t), 57 + jitter(t), 0] }, out: sealed(), sp: [45, 50]).contains(.reverseGradient))
+        // A prescription 30 mmHg above the neighbour earns no more than the 10 mmHg allowance:
+        // 16 above (band 5 + 10 = 15) is a reverse gradient whatever the controller asked for.
+        var c = Bench()
+        #expect(c.run(1, p: { t in [45 + jitter(t), 61 + jitter(t), 0] }, out: sealed(), sp: [45, 75]).contains(.reverseGradient))
+    }
+
+    @Test func anotherLimbsInletsOnTheSamePumpShareItsAir() {
+        // Topping up 10 % of the time: a leak when this limb has the pump to itself, not when the
+        // other limb keeps three inlets open on the same pump (a quarter of the air comes here).
+        var top = inflating(1)
+        top.exhausts = [.chamber(0), .chamber(2)]
+        var alone = Bench(), shared = Bench()
+        _ = alone.run(0.5, p: { t in [45 + jitter(t), 40 + jitter(t), 0] }, out: sealed(), sp: [45, 40])
+        _ = shared.run(0.5, p: { t in [45 + jitter(t), 40 + jitter(t), 0] }, out: sealed(), sp: [45, 40])
+        var leakAlone = false, leakShared = false
+        for k in 0..<1000 {
+            let o = k % 10 == 0 ? top : sealed()
+            let inputs = BootInputs(pressures: ChamberValues([45 + jitter(alone.t), 40 + jitter(alone.t), 0]), age: 0.005)
+            let cmd = TherapyCommand(outputs: o, setPoints: ChamberValues([45, 40]))
+            _ = alone.s.check(time: alone.t, inputs: inputs, command: cmd)
+            _ = shared.s.check(time: shared.t, inputs: inputs, command: cmd, sharedInlets: 3)
+            leakAlone = leakAlone || alone.s.present.contains(.leak)
+            leakShared = leakShared || shared.s.present.contains(.leak)
+            alone.t += 0.01
+            shared.t += 0.01
+        }
+        #expect(leakAlone)
+        #expect(!leakShared)
+    }
+
     @Test func sustainedPressure() {
         var b = Bench { $0.maxCompression = 20 }
         #expect(!b.run(19.9, p: { t in [45 + jitter(t), 0, 0] }, out: sealed(), sp: [45]).contains(.sustainedPressure))

@@ -287,7 +287,7 @@ public struct Controller: Sendable {
                 if stepStates.prefix(currentCycle.steps.count).allSatisfy({ !$0.reachedAt.isNaN }) { allReachedAt = time }
             }
             if stepStates[i].phase != .settled, let h = s.hold, let hp = s.holdPressure, fired(h, at: time) {
-                let p = (hp.mmHg + (chambers[c].boosted ? s.boost.mmHg : 0)) * pressureScale
+                let p = hp.mmHg * pressureScale + (chambers[c].boosted ? chambers[c].boostExtra : 0)
                 stepStates[i].phase = .settled
                 chambers[c].phase = .settled
                 chambers[c].setPoint = p
@@ -301,6 +301,7 @@ public struct Controller: Sendable {
                 // neighbour (docs/protocols.md, "The gradient rule").
                 let extra = s.boost.mmHg * pressureScale
                 chambers[c].boosted = true
+                chambers[c].boostExtra = extra
                 chambers[c].setPoint += extra
                 chambers[c].prescribed += extra
                 chambers[c].dueAt = time
@@ -358,7 +359,8 @@ public struct Controller: Sendable {
                 let r = ch.estimator.slope
                 // The gradient guard: not above the distal neighbour by more than the allowance,
                 // which lets a chamber whose target equals its neighbour's reach it in normal time.
-                let limit = min(ch.setPoint, distalLimit + settings.gradientAllowance)
+                // A boost zone in its hold may stand above its neighbour by its boost.
+                let limit = min(ch.setPoint, distalLimit + settings.gradientAllowance + (ch.boosted ? ch.boostExtra : 0))
                 if ch.inletOpen {
                     if ch.pulseTicksLeft > 0 {
                         // A top-up pulse ends once the air it let in covers the deficit, counted
@@ -436,8 +438,9 @@ struct ChamberControl: Sendable {
     var phase: Phase = .waiting
     /// That step's index in the cycle (−1: none yet).
     var step = -1
-    /// The step's boost has been added.
+    /// The step's boost has been added, and how much (mmHg).
     var boosted = false
+    var boostExtra = 0.0
     /// The step's target in this cycle (after any build-up scaling).
     var target = 0.0
     /// What the regulator aims at now: the ramp's value while ramping, else the prescription.
