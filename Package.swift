@@ -16,8 +16,9 @@ let package = Package(
     products: [
         .executable(name: "soleus", targets: ["soleus"]),
         .executable(name: "soleus-toml-decode", targets: ["soleus-toml-decode"]),
-        // For the fuzzing package in Fuzz/.
+        // For the fuzzing package in Fuzz/ and the benchmarks in Benchmarks/.
         .library(name: "SoleusConfig", targets: ["SoleusConfig"]),
+        .library(name: "SoleusCore", targets: ["SoleusCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

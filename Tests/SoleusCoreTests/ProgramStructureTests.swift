@@ -3,6 +3,21 @@ import Testing
 
 /// Issue 8's program structure in the validator and the controller: steps that share a chamber,
 /// phases, build-up, boost in the hold, rise time, limb modes.
+/// Runs `plan` in 10 ms ticks until it finishes (or `seconds`), with readings from `inputs`, and
+/// returns every event of kind `kind`.
+func events(of plan: TreatmentPlan, _ kind: ControlEvent.Kind, seconds: Double = 200, inputs: (Controller) -> BootInputs = { _ in BootInputs() }) -> [ControlEvent] {
+    var c = Controller(plan: plan, settings: RegulatorSettings())
+    var found: [ControlEvent] = []
+    var k = 0
+    while !c.isFinished && Double(k) * 0.01 < seconds {
+        _ = c.step(time: Double(k) * 0.01, inputs: inputs(c))
+        found += c.events.filter { $0.kind == kind }
+        c.clearEvents()
+        k += 1
+    }
+    return found
+}
+
 @Suite struct ProgramStructureTests {
     let twoLegs = BootDescription(
         limbs: [LimbDescription(name: "left", chambers: ["ankle", "calf", "thigh"], firstChamber: 0, drive: 0),
@@ -46,15 +61,8 @@ import Testing
         var second = step("ankle", 40, inflate: .at(6), release: .at(9))
         second.id = "ankle-2"
         let plan = try ProtocolValidator.plan(dvt([step("ankle", 45, inflate: .at(0), release: .at(5)), second], length: .cycles(1), period: 12), for: boot3)
-        var c = Controller(plan: plan, settings: RegulatorSettings())
-        var inflates: [(Double, Double)] = []
-        var t = 0.0
-        while !c.isFinished && t < 20 {
-            _ = c.step(time: t, inputs: BootInputs(pressures: ChamberValues([c.setPoint(of: 0), 0, 0])))
-            inflates += c.events.filter { $0.kind == .inflate }.map { ($0.time, $0.pressure) }
-            c.clearEvents()
-            t += 0.01
-        }
+        let inflates = events(of: plan, .inflate, seconds: 20) { c in BootInputs(pressures: ChamberValues([c.setPoint(of: 0), 0, 0])) }
+            .map { ($0.time, $0.pressure) }
         #expect(inflates.count == 2)
         #expect(abs(inflates[0].0 - 0) < 0.02 && inflates[0].1 == 45)
         #expect(abs(inflates[1].0 - 6) < 0.02 && inflates[1].1 == 40)
@@ -67,15 +75,7 @@ import Testing
         p.phases = [ProgramPhase(name: "clearance", repeatCount: 1, cycle: p.cycle),
                     ProgramPhase(name: "sequence", repeatCount: 2, cycle: CycleDefinition(pacing: .period(12), steps: [step("ankle", 45, release: .at(5))]))]
         let plan = try ProtocolValidator.plan(p, for: boot3)
-        var c = Controller(plan: plan, settings: RegulatorSettings())
-        var order: [Int] = []
-        var t = 0.0
-        while !c.isFinished && t < 200 {
-            _ = c.step(time: t, inputs: BootInputs())
-            order += c.events.filter { $0.kind == .inflate }.map(\.chamber)
-            c.clearEvents()
-            t += 0.01
-        }
+        let order = events(of: plan, .inflate).map(\.chamber)
         // thigh (clearance) once, ankle (sequence) twice, then the list again.
         #expect(order == [2, 0, 0, 2, 0, 0, 2])
     }
@@ -90,15 +90,7 @@ import Testing
         var p = dvt([step("ankle", 50, release: .at(5))], length: .cycles(4), period: 10)
         p.buildUp = BuildUp(cycles: 3, startFraction: 0.6)
         let plan = try ProtocolValidator.plan(p, for: boot3)
-        var c = Controller(plan: plan, settings: RegulatorSettings())
-        var targets: [Double] = []
-        var t = 0.0
-        while !c.isFinished && t < 60 {
-            _ = c.step(time: t, inputs: BootInputs())
-            targets += c.events.filter { $0.kind == .inflate }.map(\.pressure)
-            c.clearEvents()
-            t += 0.01
-        }
+        let targets = events(of: plan, .inflate, seconds: 60).map(\.pressure)
         #expect(targets.count == 4)
         for (got, want) in zip(targets, [30.0, 40, 50, 50]) { #expect(abs(got - want) < 1e-9) }
     }
@@ -158,13 +150,7 @@ import Testing
         var s = step("ankle", 45, release: .at(5))
         s.riseSeconds = 0.5
         let plan = try ProtocolValidator.plan(dvt([s], length: .cycles(1)), for: boot3)
-        var c = Controller(plan: plan, settings: RegulatorSettings())
-        var late: [ControlEvent] = []
-        for k in 0..<100 {
-            _ = c.step(time: Double(k) * 0.01, inputs: BootInputs(pressures: ChamberValues([10, 0, 0])))
-            late += c.events.filter { $0.kind == .riseLate }
-            c.clearEvents()
-        }
+        let late = events(of: plan, .riseLate, seconds: 1) { _ in BootInputs(pressures: ChamberValues([10, 0, 0])) }
         #expect(late.count == 1)
         #expect(abs((late.first?.time ?? 0) - 0.51) < 0.015)
     }
