@@ -140,7 +140,8 @@ public enum ProtocolFile {
         var phases: [ProgramPhase] = []
         var ok = true
         for (i, var t) in doc.tables("phase", maxCount: InputLimits.maxPhases).enumerated() {
-            let name = t.string("name") ?? "phase \(i + 1)"
+            var name = t.string("name") ?? "phase \(i + 1)"
+            if name.isEmpty { name = "phase \(i + 1)" }
             let given = t.integer("repeat", upTo: InputLimits.maxCycles)
             if t.has("repeat") && given == nil { ok = false }
             let repeatCount = given ?? 1

@@ -118,6 +118,8 @@ public final class SessionRunner {
         // Each limb's chambers by their boot names, for its controller's events.
         let limbNames = channels.map { ch in ch.limb.chambers.map { ch.limb.qualified($0) } }
         let severalLimbs = boot.limbs.count > 1
+        var idleChambers = ChamberSet.all(n)
+        for ch in channels { for c in ch.limb.range { idleChambers.set(c, false) } }
         var details = Array(repeating: AlarmDetail(), count: AlarmCondition.allCases.count)
         var alarms = AlarmManager()
         var transitions: [AlarmManager.Transition] = []
@@ -200,9 +202,11 @@ public final class SessionRunner {
             }
             for i in channels.indices { channels[i].step(time: t, inputs: channels[i].localInputs(inputs)) }
             // Each limb's supervisor checks its own limb; the boot's outputs are theirs composed.
-            var out = BootOutputs(pumps: [], inlets: [], exhausts: [], powered: [])
+            // Chambers of a limb the session does not run on stay open to atmosphere.
+            var out = BootOutputs(pumps: [], inlets: [], exhausts: idleChambers, powered: [])
             var present = AlarmSet()
-            var tripped: (channel: Int, cause: AlarmCondition)?
+            // Limbs whose supervisor forced its safe state on this tick (usually none).
+            var trips: [(channel: Int, cause: AlarmCondition)] = []
             for i in channels.indices.reversed() {
                 let wasSafe = channels[i].supervisor.safeState
                 let shared = sharedInlets(channels, of: i)
@@ -218,11 +222,11 @@ public final class SessionRunner {
                     if d.chamber >= 0 { d.chamber = channels[i].bootIndex(d.chamber) }
                     details[c.rawValue] = d
                 }
-                if sup.safeState && !wasSafe, let cause = sup.cause { tripped = (i, cause) }
+                if sup.safeState && !wasSafe, let cause = sup.cause { trips.append((i, cause)) }
                 // A limb already vented alone that now shows a fault it cannot contain.
                 if channels[i].ventedAlone, let worse = AlarmCondition.allCases.first(where: {
-                    sup.present.contains($0) && $0.policy.reaction == .vent && !canCarryOn(channels, i, $0)
-                }) { tripped = (i, worse) }
+                    sup.present.contains($0) && $0.policy.reaction == .vent && !confinable(channels, i, $0)
+                }) { trips.append((i, worse)) }
             }
             do { try backend.write(out) } catch {
                 reason = .hardwareError
@@ -271,21 +275,23 @@ public final class SessionRunner {
                 }
             }
             if k % sampleEvery == 0 { record(SessionSample(time: t, pressures: inputs.pressures, outputs: out)) }
-            if let (i, cause) = tripped {
-                let what = describeAlarm(cause, details[cause.rawValue], names: names, inputs: inputs)
-                if !channels[i].ventedAlone && canCarryOn(channels, i, cause) {
-                    // Confined to this limb: it vents, its alarm stays, the other limbs go on.
+            // A trip is confined to its limb only if every limb tripping on this tick can be, and
+            // another limb is still giving therapy; otherwise everything vents.
+            let confined = !trips.isEmpty && trips.allSatisfy { !channels[$0.channel].ventedAlone && canCarryOn(channels, $0.channel, $0.cause) }
+            if confined {
+                for (i, cause) in trips {
+                    let what = describeAlarm(cause, details[cause.rawValue], names: names, inputs: inputs)
                     channels[i].ventedAlone = true
                     ventedLimbs.append("\(channels[i].limb.name) at \(formatFixed(t, decimals: 1)) s by \(what)")
                     log(SessionEvent(time: t, cycle: channels[i].controller.cycleNumber, kind: "limb-vented",
                                      message: "\(channels[i].limb.name) limb vented by \(cause) (inlets closed, exhausts open); the other limbs (\(otherLimbs(channels, i))) carry on, as the profile's on_limb_fault = carry-on allows for this fault"))
-                } else {
-                    reason = .safetyTrip
-                    detail = "\(cause): " + what
-                    log(SessionEvent(time: t, cycle: cycleNow(), kind: "safe-state",
-                                     message: "safe state forced by \(cause)\(severalLimbs ? " on the \(channels[i].limb.name) limb" : ""): pump off, inlets closed, exhausts open"))
-                    break therapy
                 }
+            } else if let (i, cause) = trips.first {
+                reason = .safetyTrip
+                detail = "\(cause): " + describeAlarm(cause, details[cause.rawValue], names: names, inputs: inputs)
+                log(SessionEvent(time: t, cycle: cycleNow(), kind: "safe-state",
+                                 message: "safe state forced by \(cause)\(severalLimbs ? " on the \(channels[i].limb.name) limb" : ""): pump off, inlets closed, exhausts open"))
+                break therapy
             }
             if !channels.contains(where: \.isActive) {
                 if !ventedLimbs.isEmpty {
@@ -472,11 +478,15 @@ public final class SessionRunner {
     }
 
     /// Whether a venting `condition` on limb `i` can be contained by venting that limb alone while
-    /// the others carry on: the profile allows it, the condition's confinement permits it, and
-    /// another limb is still giving therapy.
+    /// the others carry on: ``confinable(_:_:_:)``, and another limb is still giving therapy.
     func canCarryOn(_ channels: [LimbChannel], _ i: Int, _ condition: AlarmCondition) -> Bool {
+        confinable(channels, i, condition) && channels.indices.contains { $0 != i && channels[$0].isActive }
+    }
+
+    /// Whether venting limb `i` alone contains `condition`: the profile allows it and the
+    /// condition's confinement permits it on this limb's drive.
+    func confinable(_ channels: [LimbChannel], _ i: Int, _ condition: AlarmCondition) -> Bool {
         guard boot.onLimbFault == .carryOn, channels.count > 1 else { return false }
-        guard channels.indices.contains(where: { $0 != i && channels[$0].isActive }) else { return false }
         switch condition.policy.confinement {
         case .limb: return true
         case .ownDrive: return !channels.indices.contains { $0 != i && channels[$0].limb.drive == channels[i].limb.drive }

@@ -40,6 +40,16 @@ func events(of plan: TreatmentPlan, _ kind: ControlEvent.Kind, seconds: Double =
         #expect(found.first?.message.contains("give the later one an id (id = \"ankle-2\")") == true)
     }
 
+    @Test func aStepOnAChamberTheBootLacksIsAnErrorNotACrash() {
+        // Found by fuzz-validator: triggers index the cycle's steps, and a step whose chamber is
+        // missing from the boot used to be dropped, shifting the others.
+        let boot = BootDescription(chambers: ["ankle", "thigh"], limits: BootLimits())
+        let found = issues(dvt([step("ankle", 45, release: Trigger(.reached("thigh"))), step("calf", 40, inflate: Trigger(.reached("ankle"))),
+                                step("thigh", 30, inflate: Trigger(.reached("calf")))]), boot: boot)
+        #expect(found.map(\.keyPath) == ["protocol.chambers", "protocol.chambers[1]"])
+        #expect(found.last?.message.hasPrefix("the boot has no chamber \"calf\"") == true)
+    }
+
     @Test func overlappingStepsOfOneChamberAreRejectedWithTheirTimes() {
         var second = step("ankle", 45, inflate: .at(3), release: .at(10))
         second.id = "ankle-2"

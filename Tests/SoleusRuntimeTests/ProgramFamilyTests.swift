@@ -56,6 +56,33 @@ import SoleusSimulation
         for c in 0..<6 { #expect(boot.sim.physics.pressure[c] < 5) }
     }
 
+    @Test func aSensorLostForGoodOnOneLegStillLetsTheOtherLegFinish() throws {
+        // A disconnected sensor keeps its condition present to the end; when the right leg
+        // finishes, that is still the confined fault it was, not a reason to trip the session.
+        var prepared = try prepare("protocols/dvt-alternating-two-legs.toml", "hardware/sim-6-dvt-two-legs.toml")
+        prepared.plan.length = .cycles(3)
+        let (result, _, _) = try runWatched(prepared, configure: { boot in
+            boot.onRead = fault(at: 65) { $0.sensor[1] = .disconnected }
+        })
+        #expect(result.end.reason == .limbVented, "\(result.end.detail)")
+        #expect(result.alarms.first?.condition == .sensorFault)
+        #expect(Set(result.summaries.filter { $0.chamber >= 3 }.map(\.cycle)) == [1, 2, 3])
+        // Its pressure is unknown, so the end cannot confirm it vented, and says so.
+        #expect(result.ventUnconfirmed?.contains("left.calf unknown") == true)
+    }
+
+    @Test func aSingleLegProgramOnTheRightLegLeavesTheLeftLegOpen() throws {
+        var prepared = try PreparedSession.load(
+            protocolPath: repoPath("protocols/dvt-3-chamber.toml"), profilePath: repoPath("hardware/sim-6-dvt-two-legs.toml"), limb: "right")
+        prepared.plan.length = .cycles(2)
+        let (result, _, log) = try runWatched(prepared)
+        #expect(result.end.reason == .completed)
+        #expect(result.alarms.isEmpty)
+        #expect(Set(result.summaries.map(\.chamber)) == [3, 4, 5])
+        #expect(log.samples.allSatisfy { s in (0..<3).allSatisfy { s.outputs.exhausts.contains(index: $0) && !s.outputs.inlets.contains(index: $0) } })
+        #expect(log.events.contains { $0.kind == "inflate" && $0.chamber == "right.ankle" })
+    }
+
     @Test func aFaultThatMayHidePressureOnASharedPumpVentsBothLegs() throws {
         var prepared = try prepare("protocols/dvt-alternating-two-legs.toml", "hardware/sim-6-dvt-two-legs.toml")
         prepared.plan.length = .cycles(4)

@@ -133,7 +133,7 @@ extension ProtocolValidator {
 
         /// The key path of phase `i`: `cycle` for a protocol written with one `[cycle]`.
         static func phaseKey(_ proto: TreatmentProtocol, _ i: Int) -> String {
-            proto.phases.count == 1 && proto.phases[0].name == "cycle" ? "cycle" : "phase[\(i)]"
+            proto.phases.count == 1 && proto.phases[0].name.isEmpty ? "cycle" : "phase[\(i)]"
         }
 
         mutating func checkBuildUp() {
@@ -344,7 +344,9 @@ extension ProtocolValidator {
                     holdPressure: holdPressure, hold: holdT, release: release, boost: boost(of: step.chamber),
                     riseSeconds: step.riseSeconds, id: step.stepID, keyPath: base))
             }
-            guard issues.count == before else { return nil }
+            // Every step resolved, or none is used: triggers index the cycle's steps, so a step left
+            // out (its chamber missing from the boot, reported with the chambers) must not shift them.
+            guard issues.count == before, steps.count == cycle.steps.count else { return nil }
             let plan = CyclePlan(pacing: cycle.pacing, steps: steps)
             checkTiming(plan, cycle: cycle, key: key)
             switch cycle.pacing {

@@ -62,12 +62,13 @@ public struct TreatmentProtocol: Sendable, Equatable {
 /// One phase of the main part: a cycle run `repeatCount` times in a row before the next phase
 /// (e.g. a proximal clearance once, then the distal → proximal sequence five times).
 public struct ProgramPhase: Sendable, Equatable {
-    /// A name for logs ("clearance", "sequence").
+    /// A name for logs ("clearance", "sequence"); empty for the one cycle of a protocol written
+    /// with `[cycle]`.
     public var name: String
     public var repeatCount: Int
     public var cycle: CycleDefinition
 
-    public init(name: String = "cycle", repeatCount: Int = 1, cycle: CycleDefinition) {
+    public init(name: String = "", repeatCount: Int = 1, cycle: CycleDefinition) {
         self.name = name
         self.repeatCount = repeatCount
         self.cycle = cycle

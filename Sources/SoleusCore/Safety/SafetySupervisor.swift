@@ -74,9 +74,13 @@ public struct SafetySupervisor: Sendable {
         for c in 0..<chamberCount {
             checkSensor(c, time: time, reading: inputs.pressures[c], out: out, setPoint: command.setPoints[c])
             if inputs.hasRedundant { checkRedundant(c, time: time, primary: inputs.pressures[c], second: inputs.redundant[c]) }
+            // A chamber whose pressure is unknown (its sensor judged faulty, or occluded) has
+            // already forced the safe state; its last good mean must not raise more alarms (a
+            // vent failure from a frozen mean) on a limb vented alone while another carries on.
+            if untrustedSensors.contains(index: c) { continue }
             checkPressure(c, time: time, setPoint: command.setPoints[c], due: command.dueAt[c])
             checkValves(c, time: time, out: out, setPoint: command.setPoints[c])
-            if c > 0 { checkGradient(c, time: time, setPoints: command.setPoints) }
+            if c > 0 && !untrustedSensors.contains(index: c - 1) { checkGradient(c, time: time, setPoints: command.setPoints) }
         }
         checkPump(time: time, out: out)
         lastOutputs = out
