@@ -105,13 +105,14 @@ public enum HardwareProfileFile {
         let single = header?.strings("chambers", maxCount: maxChambers)
         let policyName = header?.string("on_limb_fault")
         header?.rejectUnknownKeys()
-        let limbs = readLimbs(&doc, single: single, hasChambersKey: header?.has("chambers") ?? false)
+        let hasLimbTables = doc.has("limb")
+        let limbs = readLimbs(&doc, single: single, hasChambersKey: header?.has("chambers") ?? false, hasLimbTables: hasLimbTables)
         var policy = LimbFaultPolicy.ventAll
         if let policyName {
             if let p = LimbFaultPolicy(rawValue: policyName) { policy = p } else {
                 issues.add("profile.on_limb_fault", "is \"\(policyName)\"; use \"vent-all\" (any fault vents every limb) or \"carry-on\" (a fault confined to one limb vents that limb and the others carry on)")
             }
-            if (limbs?.count ?? 0) < 2 { issues.add("profile.on_limb_fault", "applies to a boot of two limbs ([[limb]] tables); this boot has one") }
+            if !hasLimbTables { issues.add("profile.on_limb_fault", "applies to a boot of two limbs ([[limb]] tables); this boot has one") }
         }
         let chambers = limbs?.flatMap { l in l.chambers.map { l.qualified($0) } }
         if let chambers {
@@ -197,7 +198,7 @@ public enum HardwareProfileFile {
         switch backendName {
         case "simulated":
             if var sim = doc.table("simulation", required: true) {
-                if var params = simulation(&sim, chambers: chambers ?? []) {
+                if var params = simulation(&sim, chambers: chambers) {
                     params.safetyRelay = protection.safetyRelay
                     params.directEmergencyStop = protection.directEmergencyStop
                     params.redundantSensors = protection.redundantSensors
@@ -223,10 +224,10 @@ public enum HardwareProfileFile {
 
     /// The boot's limbs: one unnamed limb from `profile.chambers`, or up to two `[[limb]]` tables,
     /// each with its name, its chambers (distal → proximal) and its pump ("shared" or "own").
-    static func readLimbs(_ doc: inout TableReader, single: [String]?, hasChambersKey: Bool) -> [LimbDescription]? {
+    static func readLimbs(_ doc: inout TableReader, single: [String]?, hasChambersKey: Bool, hasLimbTables: Bool) -> [LimbDescription]? {
         let issues = doc.issues
         let tables = doc.tables("limb", maxCount: 2)
-        if hasChambersKey == !tables.isEmpty {
+        if hasChambersKey == hasLimbTables {
             issues.add("profile", hasChambersKey ? "give profile.chambers (one limb) or [[limb]] tables (two limbs), not both" : "give profile.chambers (one limb, distal → proximal) or [[limb]] tables")
             return nil
         }
@@ -305,7 +306,10 @@ public enum HardwareProfileFile {
         return set
     }
 
-    static func simulation(_ t: inout TableReader, chambers: [String]) -> BootParameters? {
+    /// `chambers`: the boot's chamber names, nil when the profile's own list is invalid (already
+    /// reported; the simulation table is then checked on its own).
+    static func simulation(_ t: inout TableReader, chambers known: [String]?) -> BootParameters? {
+        let chambers = known ?? []
         let issues = t.issues
         var p = BootParameters(chambers: [])
         // Upper bounds are about 100× any real part's value: they keep the physics on ordinary
@@ -335,14 +339,14 @@ public enum HardwareProfileFile {
             if seed < 0 { issues.add(t.keyPath("seed"), "must be 0 or more") } else { p.seed = UInt64(seed) }
         }
         let entries = t.tables("chamber", maxCount: maxChambers)
-        if entries.count != chambers.count {
-            issues.add(t.keyPath("chamber"), "describes \(entries.count) chambers but profile.chambers lists \(chambers.count); give one [[simulation.chamber]] per chamber, in the same order")
+        if known != nil && entries.count != chambers.count {
+            issues.add(t.keyPath("chamber"), "describes \(entries.count) chambers but the profile's chambers (limb by limb) are \(chambers.count); give one [[simulation.chamber]] per chamber, in the same order")
         }
         var ok = true
         for (i, var e) in entries.enumerated() {
             let name = e.string("name", required: true)
             if let name, i < chambers.count, name != chambers[i] {
-                issues.add(e.keyPath("name"), "is \"\(name)\" but profile.chambers[\(i)] is \"\(chambers[i])\"; list them in the same order")
+                issues.add(e.keyPath("name"), "is \"\(name)\" but the profile's chamber \(i + 1) is \"\(chambers[i])\"; list them in the same order")
                 ok = false
             }
             let v = e.number("volume_l", upTo: 100, "l", required: true)

@@ -132,6 +132,8 @@ public enum ProtocolFile {
         if hasCycle == hasPhases {
             issues.add(hasCycle ? "phase" : "cycle", hasCycle ? "give [cycle] (one cycle) or [[phase]] tables (several), not both" : "is required: the main cycle, or [[phase]] tables")
             if !hasCycle { return nil }
+            // Read, so the key is not reported as unknown as well.
+            _ = doc.tables("phase", maxCount: InputLimits.maxPhases)
         }
         if hasCycle {
             guard var t = doc.table("cycle", required: true), let c = cycle(&t) else { return nil }

@@ -74,3 +74,68 @@ func profileIssues(_ text: String) -> [ConfigIssue] {
         #expect(found.map(\.keyPath) == ["controller.rate_hz"])
     }
 }
+
+/// Two-limb profiles (`[[limb]]`): names, drives, and the errors a malformed one gets.
+@Suite struct LimbProfileTests {
+    static let twoLegs = """
+    [profile]
+    name = "legs"
+    backend = "simulated"
+    on_limb_fault = "carry-on"
+    [[limb]]
+    name = "left"
+    chambers = ["ankle", "calf"]
+    pump = "own"
+    [[limb]]
+    name = "right"
+    chambers = ["ankle", "calf"]
+    pump = "own"
+    [simulation]
+    [[simulation.chamber]]
+    name = "left.ankle"
+    volume_l = 0.2
+    compliance_l_per_mmHg = 0.008
+    [[simulation.chamber]]
+    name = "left.calf"
+    volume_l = 0.3
+    compliance_l_per_mmHg = 0.012
+    [[simulation.chamber]]
+    name = "right.ankle"
+    volume_l = 0.2
+    compliance_l_per_mmHg = 0.008
+    [[simulation.chamber]]
+    name = "right.calf"
+    volume_l = 0.3
+    compliance_l_per_mmHg = 0.012
+    """
+
+    @Test func twoLimbsWithTheirOwnPumpsHaveTwoDrives() throws {
+        let p = try HardwareProfileFile.parse(Self.twoLegs, file: "legs.toml")
+        #expect(p.boot.chambers == ["left.ankle", "left.calf", "right.ankle", "right.calf"])
+        #expect(p.boot.limbs.map(\.drive) == [0, 1])
+        #expect(p.boot.limbs.map(\.firstChamber) == [0, 2])
+        #expect(p.boot.onLimbFault == .carryOn)
+        guard case .simulated(let params) = p.backend else { return }
+        #expect(params.drives == [0, 0, 1, 1])
+    }
+
+    @Test func sharedPumpsShareADrive() throws {
+        let p = try HardwareProfileFile.parse(Self.twoLegs.replacingOccurrences(of: "pump = \"own\"", with: "pump = \"shared\""), file: "legs.toml")
+        #expect(p.boot.limbs.map(\.drive) == [0, 0])
+    }
+
+    @Test func malformedLimbsAreNamed() {
+        let both = profileIssues(Self.twoLegs.replacingOccurrences(of: "on_limb_fault = \"carry-on\"", with: "chambers = [\"a\"]"))
+        #expect(both.map(\.keyPath) == ["profile"])
+        let pump = profileIssues(Self.twoLegs.replacingFirst("pump = \"own\"", with: "pump = \"two\""))
+        #expect(pump.map(\.keyPath) == ["limb[0].pump"])
+        let dup = profileIssues(Self.twoLegs.replacingOccurrences(of: "name = \"right\"", with: "name = \"left\""))
+        #expect(dup.first?.keyPath == "limb[1].name")
+        let dotted = profileIssues(Self.twoLegs.replacingOccurrences(of: "name = \"right\"", with: "name = \"right.leg\""))
+        #expect(dotted.first?.keyPath == "limb[1].name")
+        let policy = profileIssues(Self.twoLegs.replacingOccurrences(of: "\"carry-on\"", with: "\"sometimes\""))
+        #expect(policy.map(\.keyPath) == ["profile.on_limb_fault"])
+        let order = profileIssues(Self.twoLegs.replacingFirst("name = \"left.calf\"", with: "name = \"right.calf\""))
+        #expect(order.map(\.keyPath) == ["simulation.chamber[1].name"])
+    }
+}
