@@ -6,11 +6,12 @@ import SoleusCore
 /// the pump cannot give, a chamber asked to inflate again before it has vented. Each finding names
 /// the step, the time needed and the time given (`docs/protocols.md`, "Feasibility").
 ///
-/// The prediction is deliberately simple and stated: a chamber fills from 0 mmHg with its share of
-/// its drive's pump, shared equally with every other step on that drive whose predicted fill is
-/// still running when it starts (steps with a fixed inflate time, on every limb the plan runs on),
-/// plus the actuator delay, the sensor latency and half the controller's estimator window. Steps
-/// whose timing follows pressure events wait for them by construction, and need no check.
+/// The prediction is deliberately simple and stated: every fixed-time fill of a cycle (on every
+/// limb the plan runs on) fills from 0 mmHg at the same time in the model, each drive's pump shared
+/// equally, at each moment, by the fills on it still under way; plus the actuator delay, the
+/// sensor latency and half the controller's estimator window. Hold top-ups and the controller's
+/// early cut-off are not modelled. Steps whose timing follows pressure events wait for them by
+/// construction, and need no check.
 public enum TimingFeasibility {
     /// One finding: an error (the timing cannot be met) or a warning (met with under 25 % spare).
     public struct Finding: Sendable, Equatable, CustomStringConvertible {
@@ -44,39 +45,30 @@ public enum TimingFeasibility {
         guard let firstRun = plan.limbs.first else { return [] }
         let limb = boot.limbs[firstRun.limb]
         let period: Double? = if case .period(let p) = cycle.pacing { p } else { nil }
-        // First each fixed-time fill as if alone on the pump, over every limb the plan runs on
-        // (shifted by their offsets); then each fill again, sharing the pump with every other
-        // fill on its drive that overlaps it (conservatively, for its whole length).
-        struct Fill { var step: Int; var start: Double; var end: Double; var drive: Int }
-        var alone: [Fill] = []
+        // Every fixed-time fill of the cycle, on every limb the plan runs on (shifted by their
+        // offsets), filled together in time: at each moment a drive's pump is shared equally by
+        // the fills on it that have started and not yet reached their targets.
+        var fills: [SharedFill] = []
         for (i, s) in cycle.steps.enumerated() {
             guard let start = times.inflate[i] else { continue }
-            let index = limb.firstChamber + s.chamber
-            guard index < parameters.chambers.count else { continue }
-            let fill = fillSeconds(parameters.chambers[index], to: s.target.mmHg - regulator.reachTolerance, share: 1, parameters: parameters) ?? 600
             for run in plan.limbs {
-                let t = start + run.offsetSeconds - firstRun.offsetSeconds
-                alone.append(Fill(step: i, start: t, end: t + fill + lag, drive: parameters.drive(of: boot.limbs[run.limb].firstChamber + s.chamber)))
+                let index = boot.limbs[run.limb].firstChamber + s.chamber
+                guard index < parameters.chambers.count else { continue }
+                fills.append(SharedFill(step: i, chamber: index, start: start + run.offsetSeconds - firstRun.offsetSeconds,
+                                        target: s.target.mmHg - regulator.reachTolerance, drive: parameters.drive(of: index)))
             }
         }
+        fillTogether(&fills, parameters: parameters)
         for (i, s) in cycle.steps.enumerated() {
-            guard let start = times.inflate[i] else { continue }
-            let index = limb.firstChamber + s.chamber
-            guard index < parameters.chambers.count,
-                  let mine = alone.first(where: { $0.step == i && abs($0.start - start) < 1e-9 }) else { continue }
-            let chamber = parameters.chambers[index]
-            let others = alone.filter { f in
-                f.drive == mine.drive && !(f.step == i && abs(f.start - start) < 1e-9)
-                    && (overlaps(f.start, f.end, mine.start, period) || overlaps(mine.start, mine.end, f.start, period))
-            }
-            let sharers = 1 + others.count
-            let target = s.target.mmHg - regulator.reachTolerance
-            guard let fill = fillSeconds(chamber, to: target, share: 1 / Double(sharers), parameters: parameters) else {
-                findings.append(Finding(keyPath: s.keyPath, message: "\(s.id) cannot reach \(formatMMHg(s.target.mmHg)) mmHg on this garment: its pump and leak level off below it (pump stall \(formatMMHg(parameters.pumpStall)) mmHg\(sharers > 1 ? ", shared by \(sharers) inlets" : ""))", isError: true))
+            guard let start = times.inflate[i],
+                  let mine = fills.first(where: { $0.step == i && abs($0.start - start) < 1e-9 }) else { continue }
+            let sharers = mine.mostSharers
+            guard let fill = mine.seconds else {
+                findings.append(Finding(keyPath: s.keyPath, message: "\(s.id) cannot reach \(formatMMHg(s.target.mmHg)) mmHg on this garment: its pump and leak level off below it (pump stall \(formatMMHg(parameters.pumpStall)) mmHg\(sharers > 1 ? ", shared by up to \(sharers) inlets" : ""))", isError: true))
                 continue
             }
             let needed = fill + lag
-            let shared = sharers > 1 ? " with the pump shared by \(sharers) inlets" : ""
+            let shared = sharers > 1 ? " with the pump shared by up to \(sharers) inlets" : ""
             if let rise = s.riseSeconds {
                 findings += judge(needed, given: rise, keyPath: "\(s.keyPath).rise_s",
                                   what: "\(s.id) needs \(formatFixed(needed, decimals: 2)) s to reach \(formatMMHg(s.target.mmHg)) mmHg\(shared)", given: "its required rise time (rise_s) is \(formatFixed(rise, decimals: 2)) s")
@@ -122,7 +114,7 @@ public enum TimingFeasibility {
 
     static func judge(_ needed: Double, given: Double, keyPath: String, what: String, given text: String) -> [Finding] {
         if needed > given { return [Finding(keyPath: keyPath, message: "\(what), but \(text): the garment cannot meet this timing", isError: true)] }
-        if needed > thinMargin * given { return [Finding(keyPath: keyPath, message: "\(what) and \(text): under \(Int((1 - thinMargin) * 100)) % to spare", isError: false)] }
+        if needed > thinMargin * given { return [Finding(keyPath: keyPath, message: "\(what) and \(text): under \(Int(((1 - thinMargin) * 100).rounded())) % to spare", isError: false)] }
         return []
     }
 
@@ -131,6 +123,48 @@ public enum TimingFeasibility {
         if t >= a - 1e-9 && t < b { return true }
         guard let period else { return false }
         return (t + period >= a - 1e-9 && t + period < b) || (t - period >= a - 1e-9 && t - period < b)
+    }
+
+    /// One fill in ``fillTogether(_:parameters:)``: inputs, and what it found.
+    struct SharedFill {
+        var step: Int
+        var chamber: Int
+        var start: Double
+        var target: Double
+        var drive: Int
+        /// Seconds from start to target; nil if it never got there (the pump levelled off).
+        var seconds: Double?
+        /// The most fills that shared its pump at one moment, itself included.
+        var mostSharers = 1
+    }
+
+    /// Fills every chamber of `fills` from 0 mmHg in 1 ms steps, each drive's pump shared equally
+    /// by its fills under way, and records how long each took.
+    static func fillTogether(_ fills: inout [SharedFill], parameters p: BootParameters) {
+        let h = 0.001
+        var air = fills.map { p.chambers[$0.chamber].volumeL }
+        var pressure = fills.map { _ in 0.0 }
+        var done = fills.map { _ in false }
+        var t = fills.map(\.start).min() ?? 0
+        let limit = t + 600
+        while done.contains(false) && t < limit {
+            var active = [Int: Int]()
+            for k in fills.indices where !done[k] && t >= fills[k].start { active[fills[k].drive, default: 0] += 1 }
+            for k in fills.indices where !done[k] && t >= fills[k].start {
+                let sharers = active[fills[k].drive] ?? 1
+                fills[k].mostSharers = max(fills[k].mostSharers, sharers)
+                let c = p.chambers[fills[k].chamber]
+                let q = BootPhysics.inletFlow(p, share: p.pumpMaxFlow / Double(sharers), chamberPressure: pressure[k])
+                    - c.leak * BootPhysics.orificeLawValue(pressure[k])
+                air[k] += q * h
+                pressure[k] = BootPhysics.pressure(air: air[k], chamber: c)
+                if pressure[k] >= fills[k].target {
+                    done[k] = true
+                    fills[k].seconds = t + h - fills[k].start
+                }
+            }
+            t += h
+        }
     }
 
     /// Seconds to fill `chamber` from 0 to `target` mmHg with `share` of the pump; nil if the pump

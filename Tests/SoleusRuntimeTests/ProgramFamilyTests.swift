@@ -217,7 +217,23 @@ import SoleusSimulation
         #expect(throws: ConfigError.self) { _ = try profile.checkTiming(of: plan, file: "fast.toml") }
         let findings = profile.timing(of: plan)
         #expect(findings.map(\.keyPath) == ["cycle.chamber[0].rise_s", "cycle.chamber[1].rise_s"])
-        #expect(findings.allSatisfy { $0.isError && $0.message.contains("with the pump shared by 2 inlets") })
+        #expect(findings.allSatisfy { $0.isError && $0.message.contains("with the pump shared by up to 2 inlets") })
+    }
+
+    @Test func bothLegsTogetherOnOnePumpAreWarnedAboutTheThinMarginAndStillRun() throws {
+        let profile = try HardwareProfileFile.load(path: repoPath("hardware/sim-6-dvt-two-legs.toml"))
+        let text = try String(contentsOfFile: repoPath("protocols/dvt-alternating-two-legs.toml"), encoding: .utf8)
+            .replacingOccurrences(of: "limbs = \"alternating\"", with: "limbs = \"together\"")
+        let plan = try ProtocolFile.plan(text, file: "together.toml", for: profile.boot)
+        let warnings = try profile.checkTiming(of: plan, file: "together.toml")
+        #expect(warnings.count == 1)
+        #expect(warnings.first?.contains("cycle.chamber[2].release: warning: thigh needs 4.") == true)
+        #expect(warnings.first?.contains("shared by up to 4 inlets") == true)
+        var prepared = PreparedSession(plan: plan, profile: profile, protocolPath: "together.toml", protocolText: text)
+        prepared.plan.length = .cycles(2)
+        let (result, _, _) = try runWatched(prepared)
+        #expect(result.end.reason == .completed)
+        #expect(result.alarms.isEmpty)
     }
 
     @Test func aChamberThatCannotVentBeforeItsNextSqueezeIsRejected() throws {
