@@ -58,25 +58,33 @@ public enum TimingFeasibility {
                                         target: s.target.mmHg - regulator.reachTolerance, drive: parameters.drive(of: index)))
             }
         }
-        fillTogether(&fills, parameters: parameters)
+        // Beyond a quarter more than the longest time any step is given, the exact fill time no
+        // longer changes the verdict: stop there (a garment that cannot fill never hangs this).
+        var horizon = 1.0
+        for (i, s) in cycle.steps.enumerated() {
+            if let a = times.inflate[i], let b = times.release[i] { horizon = max(horizon, b - a) }
+            if let r = s.riseSeconds { horizon = max(horizon, r) }
+        }
+        fillTogether(&fills, parameters: parameters, for: 1.25 * horizon + 1)
         for (i, s) in cycle.steps.enumerated() {
             guard let start = times.inflate[i],
                   let mine = fills.first(where: { $0.step == i && abs($0.start - start) < 1e-9 }) else { continue }
             let sharers = mine.mostSharers
-            guard let fill = mine.seconds else {
+            guard s.target.mmHg < parameters.pumpStall, let fill = mine.seconds ?? mine.unfinishedAfter else {
                 findings.append(Finding(keyPath: s.keyPath, message: "\(s.id) cannot reach \(formatMMHg(s.target.mmHg)) mmHg on this garment: its pump and leak level off below it (pump stall \(formatMMHg(parameters.pumpStall)) mmHg\(sharers > 1 ? ", shared by up to \(sharers) inlets" : ""))", isError: true))
                 continue
             }
+            let more = mine.seconds == nil ? "more than " : ""
             let needed = fill + lag
             let shared = sharers > 1 ? " with the pump shared by up to \(sharers) inlets" : ""
             if let rise = s.riseSeconds {
                 findings += judge(needed, given: rise, keyPath: "\(s.keyPath).rise_s",
-                                  what: "\(s.id) needs \(formatFixed(needed, decimals: 2)) s to reach \(formatMMHg(s.target.mmHg)) mmHg\(shared)", given: "its required rise time (rise_s) is \(formatFixed(rise, decimals: 2)) s")
+                                  what: "\(s.id) needs \(more)\(formatFixed(needed, decimals: 2)) s to reach \(formatMMHg(s.target.mmHg)) mmHg\(shared)", given: "its required rise time (rise_s) is \(formatFixed(rise, decimals: 2)) s")
             }
             if let release = times.release[i] {
                 let squeeze = release - start
                 findings += judge(max(needed, s.rampSeconds + lag), given: squeeze, keyPath: "\(s.keyPath).release",
-                                  what: "\(s.id) needs \(formatFixed(needed, decimals: 2)) s to fill to \(formatMMHg(s.target.mmHg)) mmHg\(shared)",
+                                  what: "\(s.id) needs \(more)\(formatFixed(needed, decimals: 2)) s to fill to \(formatMMHg(s.target.mmHg)) mmHg\(shared)",
                                   given: "its squeeze gives it \(formatFixed(squeeze, decimals: 2)) s (inflate at \(formatFixed(start, decimals: 2)) s, release at \(formatFixed(release, decimals: 2)) s)")
             }
         }
@@ -104,7 +112,7 @@ public enum TimingFeasibility {
             let index = limb.firstChamber + s.chamber
             guard index < parameters.chambers.count else { continue }
             let from = (s.holdPressure ?? s.target).mmHg + s.boost.mmHg
-            let vent = ventSeconds(parameters.chambers[index], from: from, to: ventedBelow, parameters: parameters) + parameters.actuatorDelay
+            let vent = ventSeconds(parameters.chambers[index], from: from, to: ventedBelow, parameters: parameters, within: 1.25 * (next - release) + 1) + parameters.actuatorDelay
             findings += judge(vent, given: next - release, keyPath: "\(s.keyPath).release",
                               what: "\(s.id) needs \(formatFixed(vent, decimals: 2)) s to vent from \(formatMMHg(from)) to \(formatMMHg(ventedBelow)) mmHg",
                               given: "it inflates again \(formatFixed(next - release, decimals: 2)) s after it releases")
@@ -125,38 +133,47 @@ public enum TimingFeasibility {
         return (t + period >= a - 1e-9 && t + period < b) || (t - period >= a - 1e-9 && t - period < b)
     }
 
-    /// One fill in ``fillTogether(_:parameters:)``: inputs, and what it found.
+    /// One fill in ``fillTogether(_:parameters:for:)``: inputs, and what it found.
     struct SharedFill {
         var step: Int
         var chamber: Int
         var start: Double
         var target: Double
         var drive: Int
-        /// Seconds from start to target; nil if it never got there (the pump levelled off).
+        /// Seconds from start to target, if it got there.
         var seconds: Double?
+        /// Still filling when the model stopped, this long after its start: it needs more.
+        var unfinishedAfter: Double?
         /// The most fills that shared its pump at one moment, itself included.
         var mostSharers = 1
     }
 
-    /// Fills every chamber of `fills` from 0 mmHg in 1 ms steps, each drive's pump shared equally
-    /// by its fills under way, and records how long each took.
-    static func fillTogether(_ fills: inout [SharedFill], parameters p: BootParameters) {
+    /// Fills every chamber of `fills` from 0 mmHg in 1 ms steps for at most `seconds`, each drive's
+    /// pump shared equally by its fills under way, and records how long each took. A fill whose
+    /// pump and leak level off below its target stops with neither a time nor `unfinishedAfter`.
+    static func fillTogether(_ fills: inout [SharedFill], parameters p: BootParameters, for seconds: Double) {
         let h = 0.001
         var air = fills.map { p.chambers[$0.chamber].volumeL }
         var pressure = fills.map { _ in 0.0 }
         var done = fills.map { _ in false }
-        var t = fills.map(\.start).min() ?? 0
-        let limit = t + 600
-        while done.contains(false) && t < limit {
-            var active = [Int: Int]()
-            for k in fills.indices where !done[k] && t >= fills[k].start { active[fills[k].drive, default: 0] += 1 }
+        let first = fills.map(\.start).min() ?? 0
+        let end = (fills.map(\.start).max() ?? 0) + min(seconds, 600)
+        var t = first
+        while done.contains(false) && t < end {
+            var active = InlineArray<8, Int>(repeating: 0)
+            for k in fills.indices where !done[k] && t >= fills[k].start { active[fills[k].drive & 7] += 1 }
             for k in fills.indices where !done[k] && t >= fills[k].start {
-                let sharers = active[fills[k].drive] ?? 1
+                let sharers = max(active[fills[k].drive & 7], 1)
                 fills[k].mostSharers = max(fills[k].mostSharers, sharers)
                 let c = p.chambers[fills[k].chamber]
                 let q = BootPhysics.inletFlow(p, share: p.pumpMaxFlow / Double(sharers), chamberPressure: pressure[k])
                     - c.leak * BootPhysics.orificeLawValue(pressure[k])
-                air[k] += q * h
+                // Alone on the pump and still gaining nothing: it levels off below its target.
+                if q <= 1e-9 && sharers == 1 {
+                    done[k] = true
+                    continue
+                }
+                air[k] += max(q, 0) * h
                 pressure[k] = BootPhysics.pressure(air: air[k], chamber: c)
                 if pressure[k] >= fills[k].target {
                     done[k] = true
@@ -165,36 +182,25 @@ public enum TimingFeasibility {
             }
             t += h
         }
+        for k in fills.indices where !done[k] { fills[k].unfinishedAfter = end - fills[k].start }
     }
 
-    /// Seconds to fill `chamber` from 0 to `target` mmHg with `share` of the pump; nil if the pump
-    /// and the leak level off below the target.
-    public static func fillSeconds(_ chamber: BootParameters.Chamber, to target: Double, share: Double, parameters p: BootParameters) -> Double? {
-        let h = 0.001
-        var air = chamber.volumeL
-        var t = 0.0
-        var pressure = 0.0
-        while pressure < target {
-            let q = BootPhysics.inletFlow(p, share: p.pumpMaxFlow * share, chamberPressure: pressure)
-                - chamber.leak * BootPhysics.orificeLawValue(pressure)
-            if q <= 1e-9 || t > 600 { return nil }
-            air += q * h
-            t += h
-            pressure = BootPhysics.pressure(air: air, chamber: chamber)
-        }
-        return t
-    }
-
-    /// Seconds to vent `chamber` from `from` to `to` mmHg through its open exhaust (and leak).
-    public static func ventSeconds(_ chamber: BootParameters.Chamber, from: Double, to: Double, parameters p: BootParameters) -> Double {
+    /// Seconds to vent `chamber` from `from` to `to` mmHg through its open exhaust (and leak),
+    /// modelled for at most `limit` seconds (it returns the limit if venting takes longer).
+    public static func ventSeconds(_ chamber: BootParameters.Chamber, from: Double, to: Double, parameters p: BootParameters, within limit: Double = 600) -> Double {
         guard from > to else { return 0 }
         let h = 0.001
-        // Air at `from`: invert the pressure law by stepping (monotonic).
-        var air = chamber.volumeL
-        while BootPhysics.pressure(air: air, chamber: chamber) < from { air += 0.0005 }
+        // Air at `from`: invert the (monotonic) pressure law by bisection.
+        var low = chamber.volumeL, high = chamber.volumeL + 1
+        while BootPhysics.pressure(air: high, chamber: chamber) < from && high < 1e6 { high *= 2 }
+        for _ in 0..<60 {
+            let mid = (low + high) / 2
+            if BootPhysics.pressure(air: mid, chamber: chamber) < from { low = mid } else { high = mid }
+        }
+        var air = high
         var t = 0.0
         var pressure = from
-        while pressure > to && t < 600 {
+        while pressure > to && t < min(limit, 600) {
             air -= (p.exhaustOrifice + chamber.leak) * BootPhysics.orificeLawValue(pressure) * h
             t += h
             pressure = BootPhysics.pressure(air: air, chamber: chamber)
