@@ -35,23 +35,24 @@ struct LimbChannel {
     /// Still giving therapy: started or waiting to, not finished, not vented by a fault.
     var isActive: Bool { !ventedAlone && !controller.isFinished && !supervisor.safeState }
 
-    /// This limb's part of the boot's inputs, indexed from its most distal chamber.
-    func localInputs(_ inputs: BootInputs) -> BootInputs {
-        var local = inputs
+    /// This tick's readings of this limb's chambers, indexed from its most distal chamber.
+    var inputs = BootInputs()
+
+    /// Takes this limb's part of the boot's inputs for the tick. The first limb's chambers are
+    /// already at indices 0..<n (and nothing past its chambers is read), so it takes them as they are.
+    mutating func take(_ boot: BootInputs) {
+        inputs = boot
         let first = limb.firstChamber
+        guard first > 0 else { return }
         for c in 0..<chamberCount {
-            local.pressures[c] = inputs.pressures[first + c]
-            local.redundant[c] = inputs.redundant[first + c]
+            inputs.pressures[c] = boot.pressures[first + c]
+            inputs.redundant[c] = boot.redundant[first + c]
         }
-        for c in chamberCount..<maxChambers {
-            local.pressures[c] = 0
-            local.redundant[c] = 0
-        }
-        return local
     }
 
-    /// Steps the controller: vented before the limb's start and once it has stopped.
-    mutating func step(time t: Double, inputs: BootInputs) {
+    /// Steps the controller on this tick's inputs: vented before the limb's start and once it has
+    /// stopped.
+    mutating func step(time t: Double) {
         if ventedAlone || t + 1e-9 < offset {
             command = .vented(chamberCount: chamberCount)
             return

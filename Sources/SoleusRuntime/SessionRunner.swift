@@ -200,7 +200,10 @@ public final class SessionRunner {
                 log(SessionEvent(time: t, cycle: cycleNow(), kind: "hardware-error", message: detail))
                 break therapy
             }
-            for i in channels.indices { channels[i].step(time: t, inputs: channels[i].localInputs(inputs)) }
+            for i in channels.indices {
+                channels[i].take(inputs)
+                channels[i].step(time: t)
+            }
             // Each limb's supervisor checks its own limb; the boot's outputs are theirs composed.
             // Chambers of a limb the session does not run on stay open to atmosphere.
             var out = BootOutputs(pumps: [], inlets: [], exhausts: idleChambers, powered: [])
@@ -211,21 +214,22 @@ public final class SessionRunner {
                 let wasSafe = channels[i].supervisor.safeState
                 let shared = sharedInlets(channels, of: i)
                 channels[i].outputs = channels[i].supervisor.check(
-                    time: t, inputs: channels[i].localInputs(inputs), command: channels[i].command,
+                    time: t, inputs: channels[i].inputs, command: channels[i].command,
                     lateness: lateness, sharedInlets: shared)
                 channels[i].compose(into: &out)
-                let sup = channels[i].supervisor
-                present.formUnion(sup.present)
+                let limbPresent = channels[i].supervisor.present
+                present.formUnion(limbPresent)
+                if limbPresent.isEmpty { continue }
                 // Reversed, so the first limb's details win when both limbs raise a condition.
-                for c in AlarmCondition.allCases where sup.present.contains(c) {
-                    var d = sup.details[c.rawValue]
+                for c in AlarmCondition.allCases where limbPresent.contains(c) {
+                    var d = channels[i].supervisor.details[c.rawValue]
                     if d.chamber >= 0 { d.chamber = channels[i].bootIndex(d.chamber) }
                     details[c.rawValue] = d
                 }
-                if sup.safeState && !wasSafe, let cause = sup.cause { trips.append((i, cause)) }
+                if channels[i].supervisor.safeState && !wasSafe, let cause = channels[i].supervisor.cause { trips.append((i, cause)) }
                 // A limb already vented alone that now shows a fault it cannot contain.
                 if channels[i].ventedAlone, let worse = AlarmCondition.allCases.first(where: {
-                    sup.present.contains($0) && $0.policy.reaction == .vent && !confinable(channels, i, $0)
+                    limbPresent.contains($0) && $0.policy.reaction == .vent && !confinable(channels, i, $0)
                 }) { trips.append((i, worse)) }
             }
             do { try backend.write(out) } catch {
@@ -265,7 +269,7 @@ public final class SessionRunner {
             }
             transitions.removeAll(keepingCapacity: true)
             for i in channels.indices {
-                channels[i].summarizer.add(readings: channels[i].localInputs(inputs).pressures)
+                channels[i].summarizer.add(readings: channels[i].inputs.pressures)
                 if !channels[i].summarizer.completed.isEmpty {
                     var done = channels[i].summarizer.completed
                     for k in done.indices { done[k].chamber = channels[i].bootIndex(done[k].chamber) }

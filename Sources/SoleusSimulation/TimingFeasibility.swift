@@ -40,7 +40,7 @@ public enum TimingFeasibility {
         _ cycle: CyclePlan, plan: TreatmentPlan, boot: BootDescription, parameters: BootParameters,
         regulator: RegulatorSettings, lag: Double
     ) -> [Finding] {
-        let times = FixedTimes(cycle)
+        let times = FixedTimes(inflate: cycle.fixedInflate, release: cycle.fixedRelease, count: cycle.steps.count)
         var findings: [Finding] = []
         guard let firstRun = plan.limbs.first else { return [] }
         let limb = boot.limbs[firstRun.limb]
@@ -209,36 +209,14 @@ public enum TimingFeasibility {
     }
 }
 
-/// Times after cycle start of the inflates and releases that depend on the clock only.
+/// The validator's fixed times of a cycle's steps, padded to the step count (a plan whose steps
+/// were edited after validation has none for the new ones: they are not checked).
 struct FixedTimes {
     var inflate: [Double?]
     var release: [Double?]
 
-    init(_ cycle: CyclePlan) {
-        let n = cycle.steps.count
-        var inflate = [Double?](repeating: nil, count: n), release = [Double?](repeating: nil, count: n)
-        var known = [Bool](repeating: false, count: 2 * n)
-        // A validated plan has no trigger loops: resolve by passes until nothing changes.
-        var changed = true
-        while changed {
-            changed = false
-            for (i, s) in cycle.steps.enumerated() {
-                for (slot, trigger) in [(i, s.inflate), (n + i, s.release)] where !known[slot] {
-                    let base: Double?? = switch trigger.event {
-                    case .cycleStart: .some(0)
-                    case .inflated(let j): known[j] ? .some(inflate[j]) : nil
-                    case .released(let j): known[n + j] ? .some(release[j]) : nil
-                    case .reached, .allReached: .some(nil)
-                    }
-                    guard let resolved = base else { continue }
-                    let value = resolved.map { $0 + trigger.delay }
-                    if slot < n { inflate[i] = value } else { release[i] = value }
-                    known[slot] = true
-                    changed = true
-                }
-            }
-        }
-        self.inflate = inflate
-        self.release = release
+    init(inflate: [Double?], release: [Double?], count: Int) {
+        self.inflate = Array((inflate + [Double?](repeating: nil, count: count)).prefix(count))
+        self.release = Array((release + [Double?](repeating: nil, count: count)).prefix(count))
     }
 }

@@ -347,8 +347,10 @@ extension ProtocolValidator {
             // Every step resolved, or none is used: triggers index the cycle's steps, so a step left
             // out (its chamber missing from the boot, reported with the chambers) must not shift them.
             guard issues.count == before, steps.count == cycle.steps.count else { return nil }
-            let plan = CyclePlan(pacing: cycle.pacing, steps: steps)
+            var plan = CyclePlan(pacing: cycle.pacing, steps: steps)
             checkTiming(plan, cycle: cycle, key: key)
+            plan.fixedInflate = steps.indices.map { staticTimes[.inflate($0)] }
+            plan.fixedRelease = steps.indices.map { staticTimes[.release($0)] }
             switch cycle.pacing {
             case .period(let p): shortestCycle[key] = p
             case .rest(let r):

@@ -60,6 +60,10 @@ public struct CyclePlan: Sendable, Equatable {
     /// The steps in the protocol's order; a chamber may have several that follow each other.
     /// Triggers refer to steps by their index here.
     public var steps: [StepPlan]
+    /// Per step, when it inflates and releases (s after the cycle starts), where that depends on
+    /// the clock only; nil where it waits on a pressure event. Found by validation.
+    public internal(set) var fixedInflate: [Double?] = []
+    public internal(set) var fixedRelease: [Double?] = []
 }
 
 /// One chamber's inflate → (hold) → release within a cycle.
