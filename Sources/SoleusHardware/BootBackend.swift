@@ -17,6 +17,15 @@ public protocol BootBackend: AnyObject {
     /// Puts the boot in the safe state (pump off, inlets closed, exhausts open), as far as it can.
     /// Never throws: it is the last thing every exit path does.
     func vent()
+    /// Vents, then releases the hardware (lines, connections, threads). Idempotent.
+    func close()
+    /// The last hardware error seen (a module's reply, a failed call), for the session log.
+    var lastFault: String? { get }
+}
+
+extension BootBackend {
+    public func close() { vent() }
+    public var lastFault: String? { nil }
 }
 
 /// A hardware failure, naming the device and what went wrong.

@@ -1,0 +1,113 @@
+import SoleusCore
+
+/// A real boot: outputs on GPIO lines and/or Modbus coils, pressures from Modbus analog-input
+/// modules, the E-stop on a GPIO line, each signal where the profile's wiring puts it.
+///
+/// GPIO outputs are set on the loop's thread (one ioctl); Modbus traffic runs on the
+/// ``ModbusLink``'s I/O thread, met through its mailboxes. Opening requests every line with the
+/// vented state as its initial level and waits for the first reading of every module, so a
+/// session never starts on a dead link. ``close()`` vents, confirms, then releases.
+///
+/// Single owner: the session loop that opened it.
+public final class HardwareBoot: BootBackend {
+    public let wiring: BootWiring
+    public let chamberCount: Int
+    public let summary: String
+    let gpio: GPIOBank?
+    /// Index into the GPIO bank of each GPIO output, in `wiring.gpioOutputs` order.
+    let gpioOutputs: [OutputWiring]
+    public let modbus: ModbusLink?
+    var closed = false
+    /// The last hardware error seen (a Modbus module's, a GPIO call's), for the session log.
+    public private(set) var lastFault: String?
+
+    /// Opens every line and module. `firstReadingTimeout`: how long to wait for every module to
+    /// answer once before giving up with its error.
+    public init(wiring: BootWiring, chamberCount: Int, gpioLibrary: GPIOLibrary = LibGPIOD(), firstReadingTimeout: Double = 3) throws(HardwareError) {
+        self.wiring = wiring
+        self.chamberCount = chamberCount
+        gpioOutputs = wiring.gpioOutputs
+        let vented = BootOutputs.vented(chamberCount: chamberCount)
+        var parts: [String] = []
+        if let chip = wiring.gpioChip, !gpioOutputs.isEmpty || wiring.emergencyStop != nil {
+            let outputs = gpioOutputs.map { o in
+                if case .gpio(let line) = o.place { GPIOBank.Output(line: line, name: o.name) } else { GPIOBank.Output(line: 0, name: o.name) }
+            }
+            let input = wiring.emergencyStop.map { e in
+                GPIOBank.Input(line: e.line, name: "emergency stop", activeLow: e.activeLow, bias: e.bias == .pullUp ? 1 : e.bias == .pullDown ? 2 : 0)
+            }
+            gpio = try GPIOBank(chip: chip, consumer: wiring.consumer, outputs: outputs, initial: gpioOutputs.map { $0.level(for: vented) }, input: input, library: gpioLibrary)
+            parts.append("gpio \(chip)")
+        } else {
+            gpio = nil
+        }
+        if let settings = wiring.modbus {
+            let link = ModbusLink(settings: settings, wiring: wiring, chamberCount: chamberCount)
+            do {
+                try link.start()
+            } catch {
+                gpio?.close()
+                throw error
+            }
+            if !link.waitForFirstReadings(timeout: firstReadingTimeout) {
+                link.ventAndWait(timeout: 0.5)
+                link.stop()
+                gpio?.close()
+                throw HardwareError(device: "modbus \(settings.endpoint)", message: "no reading from every module within \(formatFixed(firstReadingTimeout, decimals: 1)) s: \(link.latest().error ?? "no reply")")
+            }
+            modbus = link
+            parts.append("modbus \(settings.endpoint) (\(settings.modules.count) module\(settings.modules.count == 1 ? "" : "s"))")
+        } else {
+            modbus = nil
+        }
+        summary = parts.joined(separator: ", ")
+    }
+
+    deinit { close() }
+
+    public func read(at time: Double) throws(HardwareError) -> BootInputs {
+        var inputs = BootInputs()
+        if let modbus {
+            let l = modbus.latest()
+            inputs.pressures = l.pressures
+            if wiring.pressures.contains(where: \.redundant) {
+                inputs.redundant = l.redundant
+                inputs.hasRedundant = true
+            }
+            inputs.age = l.age
+            if let e = l.error { lastFault = e }
+        }
+        if let gpio { inputs.emergencyStop = try gpio.inputActive() }
+        return inputs
+    }
+
+    public func write(_ outputs: BootOutputs) throws(HardwareError) {
+        if let gpio {
+            for (i, o) in gpioOutputs.enumerated() { gpio.set(i, o.level(for: outputs)) }
+            try gpio.flush()
+        }
+        modbus?.command(outputs)
+    }
+
+    /// Vents: GPIO outputs at once, Modbus outputs through the I/O thread (waiting up to 0.5 s
+    /// for the modules to confirm).
+    public func vent() {
+        let vented = BootOutputs.vented(chamberCount: chamberCount)
+        if let gpio {
+            for (i, o) in gpioOutputs.enumerated() { gpio.set(i, o.level(for: vented)) }
+            do { try gpio.flush() } catch { lastFault = error.description }
+        }
+        if let modbus, !modbus.ventAndWait(timeout: 0.5) {
+            lastFault = "modbus: the vented state was not confirmed by every module: \(modbus.latest().error ?? "no reply")"
+        }
+    }
+
+    /// Vents, then releases every line and stops the I/O thread (idempotent).
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        vent()
+        modbus?.stop()
+        gpio?.close()
+    }
+}
