@@ -1,4 +1,5 @@
 import SoleusCore
+import SoleusHardware
 import SoleusSimulation
 
 /// A hardware profile (`hardware/*.toml`, format in `docs/hardware.md`): the boot's chambers, its
@@ -7,6 +8,10 @@ public struct HardwareProfile: Sendable, Equatable {
     public enum Backend: Sendable, Equatable {
         /// The physical simulator, with its parameters.
         case simulated(BootParameters)
+        /// Real hardware wired as `wiring` says; `model` (the profile's optional `[simulation]`
+        /// table) describes its garment, pump and sensors for timing predictions and for
+        /// `soleus sim serve`.
+        case io(BootWiring, model: BootParameters?)
     }
 
     public var name: String
@@ -18,15 +23,52 @@ public struct HardwareProfile: Sendable, Equatable {
     public var backend: Backend
     /// The safety hardware the boot has (`[protection]`).
     public var protection: Protection
-    /// Hazards this profile leaves open (missing safety hardware), for the operator to read.
-    public var warnings: [String] { protection.warnings }
+    /// Hazards this profile leaves open (missing safety hardware, wiring that is not fail-safe),
+    /// for the operator to read.
+    public var warnings: [String] {
+        // A real boot's wiring says where its E-stop is (or that it has none) in its own warning.
+        let protectionWarnings = wiring == nil ? protection.warnings : protection.warnings.filter { !$0.hasPrefix("no direct emergency stop") }
+        return protectionWarnings + wiringWarnings
+    }
+    /// Warnings about the wiring of a real boot.
+    public var wiringWarnings: [String] = []
+
+    /// The garment, pump and sensor model: the simulator's parameters, or a real boot's `[simulation]`.
+    public var model: BootParameters? {
+        switch backend {
+        case .simulated(let p): p
+        case .io(_, let m): m
+        }
+    }
+
+    /// The wiring of a real boot.
+    public var wiring: BootWiring? {
+        if case .io(let w, _) = backend { return w }
+        return nil
+    }
+
+    /// The profile with its Modbus endpoint replaced (`--modbus`: one profile serves a bench and a
+    /// test port); the bus budget is checked again for the new endpoint.
+    public func overridingModbus(_ text: String) throws(ConfigError) -> HardwareProfile {
+        guard case .io(var wiring, let model) = backend, var settings = wiring.modbus else {
+            throw ConfigError(file: path, issues: [ConfigIssue(keyPath: "modbus", message: "--modbus given, but this profile has no Modbus link")])
+        }
+        do { settings.endpoint = try ModbusEndpoint(parsing: text) } catch {
+            throw ConfigError(file: "--modbus", issues: [ConfigIssue(keyPath: "", message: error.description)])
+        }
+        wiring.modbus = settings
+        let problems = ModbusBudget(map: ModbusMap(wiring: wiring), settings: settings).problems(settings: settings, staleAfter: safety.staleAfter)
+        if !problems.isEmpty { throw ConfigError(file: "--modbus \(text)", issues: problems.map { ConfigIssue(keyPath: "modbus", message: $0) }) }
+        var p = self
+        p.backend = .io(wiring, model: model)
+        return p
+    }
 
     /// Timing of `plan` that this garment cannot meet (errors) or meets with little to spare
     /// (warnings), predicted from the profile's pump and garment model.
     public func timing(of plan: TreatmentPlan) -> [TimingFeasibility.Finding] {
-        switch backend {
-        case .simulated(let p): TimingFeasibility.check(plan, boot: boot, parameters: p, regulator: regulator)
-        }
+        guard let model else { return [] }
+        return TimingFeasibility.check(plan, boot: boot, parameters: model, regulator: regulator)
     }
 
     /// `plan` checked for timing: throws the errors, naming `file` and each step's key; returns the
@@ -92,7 +134,7 @@ public enum HardwareProfileFile {
         var doc = TableReader(root, path: "", issues: issues)
         let profile = read(&doc, text: text, file: file)
         // With an unsupported backend its own table was not read: report the backend, not the table.
-        doc.rejectUnknownKeys(known: profile == nil ? ["simulation"] : [])
+        doc.rejectUnknownKeys(known: profile == nil ? ["simulation", "gpio", "modbus", "wiring"] : [])
         guard issues.issues.isEmpty, let profile else { throw ConfigError(file: file, issues: issues.issues) }
         return profile
     }
@@ -195,7 +237,34 @@ public enum HardwareProfileFile {
         }
 
         var backend: HardwareProfile.Backend?
+        var wiringWarnings: [String] = []
         switch backendName {
+        case "io":
+            var model: BootParameters?
+            var modelOK = true
+            if var sim = doc.table("simulation") {
+                model = simulation(&sim, chambers: chambers)
+                modelOK = model != nil
+                sim.rejectUnknownKeys()
+            }
+            if var params = model {
+                params.safetyRelay = protection.safetyRelay
+                params.directEmergencyStop = protection.directEmergencyStop
+                params.redundantSensors = protection.redundantSensors
+                params.drives = (limbs ?? []).flatMap { l in l.chambers.map { _ in l.drive } }
+                model = params
+                // Rate limits follow the garment and pump; the quiet frozen-sensor check needs the
+                // real sensor's noise, which a model does not promise: it stays as [safety] sets it.
+                derive(&safety, from: params, ceiling: limits.ceiling.mmHg, explicit: explicit.union(["frozen_quiet_s"]))
+            }
+            if let chambers, let limbs {
+                var reader = WiringReader(issues: issues, chambers: chambers, drives: (limbs.map(\.drive).max() ?? 0) + 1, protection: protection)
+                if let wiring = reader.read(&doc, safety: safety), modelOK {
+                    backend = .io(wiring, model: model)
+                    wiringWarnings = reader.warnings
+                    if model == nil { wiringWarnings.append("no [simulation] model of this garment and pump: fill and vent times are not predicted, and `soleus sim serve` cannot serve this profile") }
+                }
+            }
         case "simulated":
             if var sim = doc.table("simulation", required: true) {
                 if var params = simulation(&sim, chambers: chambers) {
@@ -210,16 +279,18 @@ public enum HardwareProfileFile {
             }
         case nil: break
         case let other?:
-            issues.add("profile.backend", "\"\(other)\" is not a backend this build supports (supported: \"simulated\"; the gpio and modbus drivers are not built yet)")
+            issues.add("profile.backend", "\"\(other)\" is not a backend this build supports: use \"simulated\" (the physical simulator) or \"io\" (real hardware on GPIO and Modbus, wired in [wiring])")
         }
 
         guard let name, let limbs, let backend, issues.issues.isEmpty else { return nil }
         let boot = limbs.count == 1 && limbs[0].name.isEmpty
             ? BootDescription(chambers: limbs[0].chambers, limits: limits)
             : BootDescription(limbs: limbs, limits: limits, onLimbFault: policy)
-        return HardwareProfile(
+        var profile = HardwareProfile(
             name: name, boot: boot, regulator: regulator,
             safety: safety, backend: backend, protection: protection, text: text, path: file)
+        profile.wiringWarnings = wiringWarnings
+        return profile
     }
 
     /// The boot's limbs: one unnamed limb from `profile.chambers`, or up to two `[[limb]]` tables,

@@ -87,3 +87,6 @@ struct Pacer: TickPacing {
         while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nil) == EINTR {}
     }
 }
+
+/// A pacer on CLOCK_MONOTONIC absolute deadlines, starting now.
+public func makePacer(speed: Speed) -> TickPacing { Pacer(speed: speed) }

@@ -39,9 +39,10 @@ public struct ScenarioRunner {
 
     /// Runs the scenario's timeline on an already prepared session (tests adjust its plan).
     public func run(_ prepared: PreparedSession) throws -> Outcome {
-        guard let sim = prepared.makeBackend() as? SimulatedBoot else {
+        guard case .simulated(let params) = prepared.profile.backend else {
             throw ConfigError(file: scenario.path, "scenario.hardware must use the simulated backend")
         }
+        let sim = SimulatedBoot(parameters: params)
         let boot = ScriptedBoot(sim, timeline: scenario.timeline)
         let pacing = ScriptedPacing(timeline: scenario.timeline)
         let log = MemorySessionLog()
@@ -270,5 +271,13 @@ final class ScriptedLog: SessionSink {
     func end(_ id: Int64, _ end: SessionEnd) throws {
         if failing(end.duration) { throw StoreError("database or disk is full (scripted storage failure)") }
         try log.end(id, end)
+    }
+}
+
+extension Scenario {
+    /// `sim` with this scenario's faults applied on its timeline (operator actions are ignored):
+    /// for `soleus sim serve --scenario`.
+    public func faultedBoot(_ sim: SimulatedBoot) -> BootBackend {
+        ScriptedBoot(sim, timeline: timeline.filter { if case .fault = $0.action { true } else { false } })
     }
 }

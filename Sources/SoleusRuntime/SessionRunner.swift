@@ -131,6 +131,11 @@ public final class SessionRunner {
         let wallClock = Pacer(speed: .max)
         let maxSessionSeconds = limits.maxSessionMinutes * 60
         var nextProgress = 0.0
+        /// What the hardware last reported, for alarms a hardware fault can cause.
+        func hardwareNote(_ c: AlarmCondition) -> String {
+            guard c == .staleReadings || c == .sensorFault, let f = backend.lastFault else { return "" }
+            return " [hardware: \(f)]"
+        }
         /// The highest cycle number of any limb, for events that are not one limb's.
         func cycleNow() -> Int {
             var c = 0
@@ -261,7 +266,7 @@ public final class SessionRunner {
                         time: t, cycle: cycleNow(), kind: "alarm",
                         chamber: a.detail.chamber >= 0 ? names[a.detail.chamber] : nil,
                         pressure: a.detail.value.isFinite ? a.detail.value : nil,
-                        message: "\(a.priority) priority: \(describeAlarm(a.condition, a.detail, names: names, inputs: inputs)) [readings: \(readingsText(inputs, names: names))]"))
+                        message: "\(a.priority) priority: \(describeAlarm(a.condition, a.detail, names: names, inputs: inputs)) [readings: \(readingsText(inputs, names: names))]\(hardwareNote(a.condition))"))
                 case .conditionEnded(let c, let latched):
                     log(SessionEvent(time: t, cycle: cycleNow(), kind: "alarm-ended",
                                      message: "\(c) condition ended" + (latched ? "; alarm latched until reset" : "; alarm cleared")))

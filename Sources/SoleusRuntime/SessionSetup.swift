@@ -15,21 +15,20 @@ public struct PreparedSession: Sendable {
     /// Loads the profile and the protocol and validates one against the other. Every error names
     /// its file.
     /// `limb` chooses the limb of a single-limb protocol on a boot of two.
-    public static func load(protocolPath: String, profilePath: String, level: Int? = nil, limb: String? = nil) throws(ConfigError) -> PreparedSession {
-        let profile = try HardwareProfileFile.load(path: profilePath)
+    /// `modbus` replaces the profile's Modbus endpoint (`--modbus`).
+    public static func load(protocolPath: String, profilePath: String, level: Int? = nil, limb: String? = nil, modbus: String? = nil) throws(ConfigError) -> PreparedSession {
+        var profile = try HardwareProfileFile.load(path: profilePath)
+        if let modbus { profile = try profile.overridingModbus(modbus) }
         let (_, text) = try ProtocolFile.load(path: protocolPath)
         let plan = try ProtocolFile.plan(text, file: protocolPath, for: profile.boot, level: level, limb: limb)
         let warnings = try profile.checkTiming(of: plan, file: protocolPath)
         return PreparedSession(plan: plan, profile: profile, protocolPath: protocolPath, protocolText: text, timingWarnings: warnings)
     }
 
-    /// Creates the backend the profile selects.
-    public func makeBackend(seed: UInt64? = nil) -> BootBackend {
-        switch profile.backend {
-        case .simulated(var params):
-            if let seed { params.seed = seed }
-            return SimulatedBoot(parameters: params)
-        }
+    /// Creates the backend the profile selects. Real hardware is opened here: every line
+    /// requested with the vented state, every module answering once, or a clear error.
+    public func makeBackend(seed: UInt64? = nil) throws(HardwareError) -> BootBackend {
+        try profile.makeBackend(seed: seed)
     }
 
     /// True when the backend is the simulator (which may run faster than real time).
@@ -58,5 +57,19 @@ public struct PreparedSession: Sendable {
             plan: plan, boot: profile.boot, regulator: profile.regulator, safety: safety,
             backend: backend, sink: sink, header: header(backend: backend, speed: options.speed),
             options: options, pacing: pacing)
+    }
+}
+
+extension HardwareProfile {
+    /// Creates the backend this profile selects. Real hardware is opened here: every line
+    /// requested with the vented state, every module answering once, or a clear error.
+    public func makeBackend(seed: UInt64? = nil) throws(HardwareError) -> BootBackend {
+        switch backend {
+        case .simulated(var params):
+            if let seed { params.seed = seed }
+            return SimulatedBoot(parameters: params)
+        case .io(let wiring, _):
+            return try HardwareBoot(wiring: wiring, chamberCount: boot.chambers.count)
+        }
     }
 }

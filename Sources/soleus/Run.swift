@@ -1,6 +1,7 @@
 import ArgumentParser
 import SoleusConfig
 import SoleusCore
+import SoleusHardware
 import SoleusRuntime
 import Synchronization
 
@@ -32,6 +33,9 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "The limb a single-limb protocol runs on, on a boot of two limbs (e.g. left).")
     var limb: String?
 
+    @Option(name: .long, help: "Replace the profile's Modbus endpoint (tcp://HOST:PORT or rtu:DEVICE,BAUD,8N1).")
+    var modbus: String?
+
     @Option(name: .long, help: "Override the simulator's noise seed.")
     var seed: UInt64?
 
@@ -48,7 +52,7 @@ struct Run: ParsableCommand {
     func run() throws {
         guard let speed = Speed(speed) else { throw ValidationError("--speed must be \(Speed.accepted)") }
         let prepared: PreparedSession
-        do { prepared = try PreparedSession.load(protocolPath: protocolFile, profilePath: hardware, level: level, limb: limb) } catch {
+        do { prepared = try PreparedSession.load(protocolPath: protocolFile, profilePath: hardware, level: level, limb: limb, modbus: modbus) } catch {
             printError(error.description)
             throw ExitCode(2)
         }
@@ -59,7 +63,12 @@ struct Run: ParsableCommand {
         }
         let (store, lock) = try data.openForRun()
         defer { withExtendedLifetime(lock) {} }
-        let backend = prepared.makeBackend(seed: seed)
+        let backend: BootBackend
+        do { backend = try prepared.makeBackend(seed: seed) } catch {
+            throw CLIError("\(error); nothing was run")
+        }
+        // Every way out of this function vents the boot and releases its lines and modules.
+        defer { backend.close() }
         let options = SessionRunner.Options(speed: speed)
         let runner = prepared.runner(backend: backend, sink: store, options: options)
 
