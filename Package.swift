@@ -37,6 +37,8 @@ let package = Package(
         ),
         .target(name: "SoleusHardware", dependencies: ["SoleusCore", "CGPIOD", "CModbus"], swiftSettings: optimisedInDebug),
         .target(name: "SoleusSimulation", dependencies: ["SoleusCore", "SoleusHardware"], swiftSettings: optimisedInDebug),
+        // Test doubles (a scripted libgpiod) for the tests only: the daemon and the CLI never link it.
+        .target(name: "SoleusTestSupport", dependencies: ["SoleusHardware"], swiftSettings: optimisedInDebug),
         .target(
             name: "SoleusRuntime",
             dependencies: [
@@ -61,6 +63,7 @@ let package = Package(
         .testTarget(name: "SoleusCoreTests", dependencies: ["SoleusCore"], swiftSettings: optimisedInDebug),
         .testTarget(name: "SoleusCLITests", dependencies: ["soleus"], swiftSettings: optimisedInDebug),
         .testTarget(name: "SoleusConfigTests", dependencies: ["SoleusConfig"], swiftSettings: optimisedInDebug),
+        .testTarget(name: "SoleusHardwareTests", dependencies: ["SoleusHardware", "SoleusTestSupport"], swiftSettings: optimisedInDebug),
         .testTarget(name: "SoleusSimulationTests", dependencies: ["SoleusSimulation"], swiftSettings: optimisedInDebug),
         .testTarget(
             name: "SoleusRuntimeTests",

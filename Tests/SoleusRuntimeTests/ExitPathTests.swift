@@ -74,7 +74,7 @@ final class FailingBoot: BootBackend {
 
     @Test func hardwareErrorEndsTheSessionVented() throws {
         let prepared = try prepare("protocols/dvt-3-chamber.toml", "hardware/sim-3-dvt.toml")
-        let sim = try #require(prepared.makeBackend() as? SimulatedBoot)
+        let sim = try #require((try prepared.makeBackend()) as? SimulatedBoot)
         let boot = FailingBoot(sim, failAfter: 500)
         let log = MemorySessionLog()
         let result = try prepared.runner(backend: boot, sink: log, options: .init(speed: .max)).run()
@@ -89,7 +89,7 @@ final class FailingBoot: BootBackend {
 
     @Test func sessionStartsByVenting() throws {
         let prepared = try prepare("protocols/dvt-3-chamber.toml", "hardware/sim-3-dvt.toml")
-        let sim = try #require(prepared.makeBackend() as? SimulatedBoot)
+        let sim = try #require((try prepared.makeBackend()) as? SimulatedBoot)
         let boot = FailingBoot(sim, failAfter: 0)
         _ = try prepared.runner(backend: boot, sink: MemorySessionLog(), options: .init(speed: .max)).run()
         #expect(boot.vents >= 1)

@@ -9,7 +9,7 @@ import SoleusCore
         let store = try SessionStore(directory: dir)
         var prepared = try prepare("protocols/dvt-3-chamber.toml", "hardware/sim-3-dvt.toml")
         prepared.plan.length = .cycles(2)
-        let backend = prepared.makeBackend()
+        let backend = try prepared.makeBackend()
         let result = try prepared.runner(backend: backend, sink: store, options: .init(speed: .max)).run()
 
         let info = try #require(try store.session(result.sessionID))

@@ -202,7 +202,7 @@ import SoleusSimulation
     func run(_ sink: FailingSink, cycles: Int = 2) throws -> (SessionResult, WatchedBoot) {
         var prepared = try prepare("protocols/dvt-3-chamber.toml", "hardware/sim-3-dvt.toml")
         prepared.plan.length = .cycles(cycles)
-        guard let sim = prepared.makeBackend() as? SimulatedBoot else { throw StoreError("not simulated") }
+        guard let sim = (try prepared.makeBackend()) as? SimulatedBoot else { throw StoreError("not simulated") }
         let boot = WatchedBoot(sim)
         let result = try prepared.runner(backend: boot, sink: sink, options: .init(speed: .max)).run()
         return (result, boot)
@@ -213,7 +213,7 @@ import SoleusSimulation
         sink.failBegin = true
         var prepared = try prepare("protocols/dvt-3-chamber.toml", "hardware/sim-3-dvt.toml")
         prepared.plan.length = .cycles(1)
-        guard let sim = prepared.makeBackend() as? SimulatedBoot else { throw StoreError("not simulated") }
+        guard let sim = (try prepared.makeBackend()) as? SimulatedBoot else { throw StoreError("not simulated") }
         let boot = WatchedBoot(sim)
         #expect(throws: StoreError.self) { try prepared.runner(backend: boot, sink: sink, options: .init(speed: .max)).run() }
         #expect(boot.ticks == 0)

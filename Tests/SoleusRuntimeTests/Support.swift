@@ -103,7 +103,7 @@ func prepare(_ protocolFile: String, _ profile: String, level: Int? = nil) throw
 
 /// Runs a prepared session on a watched simulated boot into memory.
 func runWatched(_ prepared: PreparedSession, shouldStop: @escaping (Double) -> Bool = { _ in false }, configure: (WatchedBoot) -> Void = { _ in }) throws -> (SessionResult, WatchedBoot, MemorySessionLog) {
-    guard let sim = prepared.makeBackend() as? SimulatedBoot else { throw StoreError("not simulated") }
+    guard let sim = (try prepared.makeBackend()) as? SimulatedBoot else { throw StoreError("not simulated") }
     let boot = WatchedBoot(sim)
     boot.limbStarts = Set(prepared.profile.boot.limbs.dropFirst().map(\.firstChamber))
     configure(boot)
