@@ -69,8 +69,7 @@ struct Sim: ParsableCommand {
             } catch { throw CLIError(error.description) }
             readLinkCommands()
             installStopHandlers()
-            print("ready \(settings.endpoint) (\(profile.name); units \(settings.modules.map { "\($0.unit)" }.joined(separator: ", ")))")
-            fflush(nil)
+            printOut("ready \(settings.endpoint) (\(profile.name); units \(settings.modules.map { "\($0.unit)" }.joined(separator: ", ")))")
             let names = profile.boot.chambers
             var lastOutputs = device.outputs
             var nextStatus = 0.0
@@ -78,18 +77,16 @@ struct Sim: ParsableCommand {
                 try server.serve(stop: { stopRequested.load(ordering: .relaxed) }, fault: { linkFault.withLock { $0 } }, tick: { t in
                     if device.outputs != lastOutputs {
                         lastOutputs = device.outputs
-                        print("\(formatFixed(t, decimals: 3)) outputs \(describe(device.outputs, names: names))")
-                        fflush(nil)
+                        printOut("\(formatFixed(t, decimals: 3)) outputs \(describe(device.outputs, names: names))")
                     }
                     if statusEvery > 0 && t >= nextStatus {
                         nextStatus = t + statusEvery
                         let p = names.indices.map { "\(names[$0]) \(formatMMHg(device.inputs.pressures[$0]))" }.joined(separator: ", ")
-                        print("\(formatFixed(t, decimals: 3)) pressures \(p) mmHg")
-                        fflush(nil)
+                        printOut("\(formatFixed(t, decimals: 3)) pressures \(p) mmHg")
                     }
                 })
             } catch { throw CLIError(error.description) }
-            print("stopped after \(server.requests) requests")
+            printOut("stopped after \(server.requests) requests")
         }
 
         func describe(_ o: BootOutputs, names: [String]) -> String {
@@ -113,7 +110,7 @@ struct Sim: ParsableCommand {
                     case "slow": new = words.count > 2 ? Double(words[2]).flatMap { (0...10).contains($0) ? .slow($0) : nil } : nil
                     default: new = nil
                     }
-                    if let new { linkFault.withLock { $0 = new }; print("link \(words.dropFirst().joined(separator: " "))"); fflush(nil) }
+                    if let new { linkFault.withLock { $0 = new }; printOut("link \(words.dropFirst().joined(separator: " "))") }
                     else { printError("unknown link command \"\(line)\"") }
                 }
             }
@@ -130,4 +127,11 @@ func installStopHandlers() {
     sigprocmask(SIG_UNBLOCK, &mask, nil)
     signal(SIGINT) { _ in stopRequested.store(true, ordering: .relaxed) }
     signal(SIGTERM) { _ in stopRequested.store(true, ordering: .relaxed) }
+}
+
+/// Writes a line to standard output at once, unbuffered: `fflush(NULL)` would also take the lock
+/// of standard input, which the command reader holds while it waits for a line.
+func printOut(_ text: String) {
+    let bytes = Array((text + "\n").utf8)
+    _ = bytes.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
 }

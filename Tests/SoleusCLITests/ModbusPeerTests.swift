@@ -1,0 +1,189 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A peer process (the simulator's Modbus server, socat, pymodbus) whose output is collected in
+/// the background; ``waitFor(_:timeout:)`` waits for a line.
+final class Peer: @unchecked Sendable {
+    let process = Process()
+    let input = Pipe()
+    private let lock = NSLock()
+    private var text = ""
+
+    init(_ executable: String, _ args: [String]) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = args
+        process.currentDirectoryURL = URL(fileURLWithPath: CLI.root)
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        process.standardInput = input
+        out.fileHandleForReading.readabilityHandler = { [weak self] h in
+            let d = h.availableData
+            guard let self, !d.isEmpty else { return }
+            self.lock.lock()
+            self.text += String(decoding: d, as: UTF8.self)
+            self.lock.unlock()
+        }
+        try process.run()
+    }
+
+    /// The soleus binary as a peer.
+    static func soleus(_ args: [String]) throws -> Peer { try Peer(CLI.binary.path, args) }
+
+    var output: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return text
+    }
+
+    /// Waits until the output contains `marker`; false on timeout or exit.
+    @discardableResult
+    func waitFor(_ marker: String, timeout: Double = 10) -> Bool {
+        let end = Date().addingTimeInterval(timeout)
+        while Date() < end {
+            if output.contains(marker) { return true }
+            if !process.isRunning { return output.contains(marker) }
+            usleep(20_000)
+        }
+        return false
+    }
+
+    func send(_ line: String) { input.fileHandleForWriting.write(Data((line + "\n").utf8)) }
+
+    /// Stops the peer: `signal`, then SIGKILL if it has not exited within 5 s (a test must
+    /// never hang on a peer). Returns true when it exited from `signal` alone.
+    @discardableResult
+    func kill(_ signal: Int32 = SIGTERM) -> Bool {
+        guard process.isRunning else { return true }
+        Glibc.kill(process.processIdentifier, signal)
+        let end = Date().addingTimeInterval(5)
+        while process.isRunning && Date() < end { usleep(10_000) }
+        let clean = !process.isRunning
+        if !clean { Glibc.kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        return clean
+    }
+
+    deinit { kill(SIGKILL) }
+}
+
+/// A free-looking TCP port on loopback for one test (ports from 20000 up, by test and process).
+func loopbackPort() -> Int {
+    let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(s) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = 0
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, len) } }
+    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(s, $0, &len) } }
+    return Int(UInt16(bigEndian: addr.sin_port))
+}
+
+/// The DVT protocol cut to one 16 s cycle, so a real-time run over a real wire stays short.
+func shortDVT() throws -> String {
+    let text = try String(contentsOfFile: CLI.root + "/protocols/dvt-3-chamber.toml", encoding: .utf8)
+        .replacingOccurrences(of: "\nminutes = 30", with: "\ncycles = 1")
+        .replacingOccurrences(of: "\nperiod_s = 60", with: "\nperiod_s = 16")
+    return CLI.write(text, name: "dvt-short.toml")
+}
+
+/// Peak − target per chamber from `soleus run`'s summary table.
+func peakErrors(_ output: String) -> [String: Double] {
+    var out: [String: Double] = [:]
+    for line in output.split(separator: "\n") {
+        let f = line.split(separator: " ")
+        guard f.count >= 4, ["ankle", "calf", "thigh"].contains(String(f[0])), let v = Double(f[3]) else { continue }
+        out[String(f[0])] = v
+    }
+    return out
+}
+
+func serveSimulator(port: Int, extra: [String] = []) throws -> Peer {
+    let sim = try Peer.soleus(["sim", "serve", "--hardware", "hardware/modbus-rtu-dvt.toml", "--listen", "tcp://127.0.0.1:\(port)", "--status-every", "0.5"] + extra)
+    #expect(sim.waitFor("ready tcp://127.0.0.1:\(port)"), "sim serve did not start: \(sim.output)")
+    return sim
+}
+
+/// The real Modbus backend against real peers on loopback: the simulator's libmodbus server over
+/// TCP and over RTU on a socat pty pair, mbpoll as an independent client, pymodbus as an
+/// independent server. Real time, so serialized.
+@Suite(.serialized) struct ModbusPeerTests {
+    /// One DVT cycle through the Modbus backend, and the same in-process: both complete and
+    /// reach every target as closely.
+    func runDVT(modbus: String) throws {
+        let proto = try shortDVT()
+        let data = CLI.tempDir()
+        let wire = try CLI.run(["run", proto, "--hardware", "hardware/modbus-rtu-dvt.toml", "--modbus", modbus, "--data", data, "--quiet"])
+        #expect(wire.status == 0, "\(wire.stdout)\(wire.stderr)")
+        #expect(wire.stdout.contains("completed — protocol completed"))
+        #expect(wire.stdout.contains("all chambers below 5 mmHg"))
+        let local = try CLI.run(["run", proto, "--hardware", "hardware/sim-3-dvt.toml", "--speed", "max", "--data", data, "--quiet"])
+        let a = peakErrors(wire.stdout), b = peakErrors(local.stdout)
+        #expect(a.count == 3 && b.count == 3, "\(wire.stdout)")
+        for (chamber, e) in a {
+            #expect(abs(e) <= 1.5, "\(chamber) peak off target by \(e) mmHg over Modbus")
+            #expect(abs(e - (b[chamber] ?? .nan)) <= 1.5, "\(chamber): \(e) over Modbus, \(b[chamber] ?? .nan) in-process")
+        }
+    }
+
+    @Test func dvtRunsToCompletionOverModbusTCP() throws {
+        let port = loopbackPort()
+        let sim = try serveSimulator(port: port)
+        try runDVT(modbus: "tcp://127.0.0.1:\(port)")
+        #expect(sim.output.contains("outputs pump on, relay closed, inlets open [ankle]"), "the simulator saw the ankle fill")
+        #expect(sim.kill(), "sim serve stops on SIGTERM")
+    }
+
+    @Test func dvtRunsToCompletionOverModbusRTUThroughAPtyPair() throws {
+        let dir = CLI.tempDir()
+        let socat = try Peer("/usr/bin/socat", ["-d", "-d", "pty,raw,echo=0,link=\(dir)/A", "pty,raw,echo=0,link=\(dir)/B"])
+        #expect(socat.waitFor("starting data transfer loop"), "socat: \(socat.output)")
+        let sim = try Peer.soleus(["sim", "serve", "--hardware", "hardware/modbus-rtu-dvt.toml", "--listen", "rtu:\(dir)/A,115200,8N1", "--status-every", "0"])
+        #expect(sim.waitFor("ready rtu:"), "sim serve: \(sim.output)")
+        try runDVT(modbus: "rtu:\(dir)/B,115200,8N1")
+        sim.kill()
+        socat.kill()
+    }
+
+    @Test func mbpollReadsTheSimulatorsRegistersAndDrivesItsCoils() throws {
+        let port = loopbackPort()
+        let sim = try serveSimulator(port: port)
+        func mbpoll(_ args: [String]) throws -> String {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/mbpoll")
+            p.arguments = ["-m", "tcp", "-p", "\(port)", "-1"] + args
+            let out = Pipe()
+            p.standardOutput = out
+            try p.run()
+            let d = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 0, "mbpoll \(args)")
+            return String(decoding: d, as: UTF8.self)
+        }
+        func registers(_ text: String) -> [Int] {
+            text.split(separator: "\n").filter { $0.hasPrefix("[") }.compactMap { Int($0.split(separator: "\t").last?.trimmingCharacters(in: .whitespaces) ?? "") }
+        }
+        // At rest: six 4–20 mA channels (mbpoll's -r is 1-based) at 4 mA ± noise = 0 mmHg.
+        let rest = registers(try mbpoll(["-a", "2", "-t", "3", "-r", "1", "-c", "6", "127.0.0.1"]))
+        #expect(rest.count == 6)
+        #expect(rest.allSatisfy { (3900...4100).contains($0) }, "\(rest)")
+        // Pump, ankle inlet, ankle exhaust closed, safety relay: the ankle fills.
+        _ = try mbpoll(["-a", "1", "-t", "0", "-r", "1", "127.0.0.1", "1", "1", "1", "0", "0", "0", "0", "1"])
+        #expect(sim.waitFor("outputs pump on, relay closed, inlets open [ankle], exhausts closed [ankle]"), "\(sim.output)")
+        usleep(800_000)
+        let filled = registers(try mbpoll(["-a", "2", "-t", "3", "-r", "1", "-c", "1", "127.0.0.1"]))
+        // Above 10 mmHg: 4000 µA + 10 × 16000 / 300.
+        #expect((filled.first ?? 0) > 4533, "\(filled)")
+        let coils = try mbpoll(["-a", "1", "-t", "0", "-r", "1", "-c", "8", "127.0.0.1"])
+        #expect(coils.contains("[1]: \t1") && coils.contains("[4]: \t0"), "\(coils)")
+        _ = try mbpoll(["-a", "1", "-t", "0", "-r", "1", "127.0.0.1", "0", "0", "0", "0", "0", "0", "0", "0"])
+        #expect(sim.waitFor("outputs pump off, relay open, inlets open [], exhausts closed []"))
+        sim.kill()
+    }
+}
