@@ -89,17 +89,16 @@ public final class HardwareBoot: BootBackend {
         modbus?.command(outputs)
     }
 
-    /// Vents: GPIO outputs at once, Modbus outputs through the I/O thread (waiting up to 0.5 s
-    /// for the modules to confirm).
+    /// Vents without waiting: GPIO outputs at once, Modbus outputs posted to the I/O thread
+    /// (which writes them on its next pass). The session loop calls this on every tick of its
+    /// venting tail, so it must never block; ``close()`` waits for the modules to confirm.
     public func vent() {
         let vented = BootOutputs.vented(chamberCount: chamberCount)
         if let gpio {
             for (i, o) in gpioOutputs.enumerated() { gpio.set(i, o.level(for: vented)) }
             do { try gpio.flush() } catch { lastFault = error.description }
         }
-        if let modbus, !modbus.ventAndWait(timeout: 0.5) {
-            lastFault = "modbus: the vented state was not confirmed by every module: \(modbus.latest().error ?? "no reply")"
-        }
+        modbus?.command(vented)
     }
 
     /// Vents, then releases every line and stops the I/O thread (idempotent).
@@ -107,6 +106,9 @@ public final class HardwareBoot: BootBackend {
         guard !closed else { return }
         closed = true
         vent()
+        if let modbus, !modbus.ventAndWait(timeout: 1) {
+            lastFault = "modbus: the vented state was not confirmed by every module within 1 s: \(modbus.latest().error ?? "no reply")"
+        }
         modbus?.stop()
         gpio?.close()
     }

@@ -187,3 +187,69 @@ func serveSimulator(port: Int, extra: [String] = []) throws -> Peer {
         sim.kill()
     }
 }
+
+/// A dead, erring or slow module mid-session: the readings go stale, the supervisor vents, the
+/// session ends in the safe state with its log intact, and nothing hangs.
+@Suite(.serialized) struct ModbusFaultTests {
+    /// Starts a DVT session against a fresh simulator, lets it fill for 2.5 s, applies `fault`
+    /// to the simulator, and returns the run's output, its exit status, the session's `show` and
+    /// the seconds from the fault to the run's end.
+    func session(fault: (Peer) -> Void) throws -> (status: Int32, output: String, show: String, seconds: Double) {
+        let port = loopbackPort()
+        let sim = try serveSimulator(port: port)
+        defer { sim.kill(SIGKILL) }
+        let data = CLI.tempDir()
+        let run = try Peer.soleus(["run", try shortDVT(), "--hardware", "hardware/modbus-rtu-dvt.toml", "--modbus", "tcp://127.0.0.1:\(port)", "--data", data, "--quiet"])
+        #expect(run.waitFor("Ctrl-C stops"), "\(run.output)")
+        usleep(2_500_000)
+        let faultAt = Date()
+        fault(sim)
+        let end = Date().addingTimeInterval(15)
+        while run.process.isRunning && Date() < end { usleep(10_000) }
+        let seconds = Date().timeIntervalSince(faultAt)
+        let ended = !run.process.isRunning
+        #expect(ended, "the session must end, not hang: \(run.output)")
+        if !ended { run.kill(SIGKILL) }
+        let show = try CLI.run(["show", "1", "--data", data])
+        return (run.process.terminationStatus, run.output, show.stdout, seconds)
+    }
+
+    func expectStaleAndSafe(_ r: (status: Int32, output: String, show: String, seconds: Double), hardware: String) {
+        #expect(r.status == 1, "\(r.output)")
+        #expect(r.output.contains("safety-trip — stale-readings"), "\(r.output)")
+        #expect(r.output.contains("high stale-readings"), "\(r.output)")
+        // The log is whole: the session, its end, and the hardware's own words for the cause.
+        #expect(r.show.contains("end        safety-trip"), "\(r.show)")
+        #expect(r.show.contains("safe-state"), "\(r.show)")
+        #expect(r.show.contains("[hardware: modbus tcp://127.0.0.1:"), "\(r.show)")
+        #expect(r.show.contains(hardware), "\(r.show)")
+    }
+
+    @Test func killingTheSimulatorMidSessionVentsOnStaleReadings() throws {
+        let r = try session { $0.kill(SIGKILL) }
+        expectStaleAndSafe(r, hardware: "Connection refused")
+        // Killed 2.5 s into the session: the alarm (and the vented outputs with it) follows within
+        // stale_after_s (0.1 s) plus a poll period, whatever the scheduling noise of the test.
+        let alarm = r.show.split(separator: "\n").first { $0.contains("high priority: stale-readings") }
+        let at = alarm.flatMap { Double($0.split(separator: " ").first ?? "") } ?? -1
+        #expect(at >= 2.5 && at <= 2.9, "stale-readings raised at \(at) s: \(r.show)")
+        // Then the vent tail waits out its 10 s for readings that never come, and says so.
+        #expect(r.show.contains("venting is not confirmed: the readings were stale"), "\(r.show)")
+        #expect(r.seconds < 13, "\(r.seconds) s from the kill to the end")
+    }
+
+    @Test func aModuleAnsweringWithExceptionsVents() throws {
+        let r = try session { $0.send("link exceptions") }
+        expectStaleAndSafe(r, hardware: "Slave device or server failure")
+    }
+
+    @Test func aModuleAnsweringGarbageVents() throws {
+        let r = try session { $0.send("link garbage") }
+        expectStaleAndSafe(r, hardware: "module analog (unit 2)")
+    }
+
+    @Test func aModuleTooSlowToAnswerVents() throws {
+        let r = try session { $0.send("link slow 0.5") }
+        expectStaleAndSafe(r, hardware: "Connection timed out")
+    }
+}
