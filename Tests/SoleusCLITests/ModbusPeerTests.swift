@@ -253,3 +253,119 @@ func serveSimulator(port: Int, extra: [String] = []) throws -> Peer {
         expectStaleAndSafe(r, hardware: "Connection timed out")
     }
 }
+
+/// The Modbus backend against an independent server: pymodbus (pinned in a venv the test makes)
+/// with a register map of its own: relays on coils 100–107 of unit 7, raw pressures on holding
+/// registers 200–203 of unit 9 in S7-style counts (0–27648 over the range).
+@Suite(.serialized) struct PymodbusPeerTests {
+    static let profile = """
+        [profile]
+        name = "two chambers on an independent peer"
+        backend = "io"
+        chambers = ["ankle", "calf"]
+
+        [modbus]
+        endpoint = "tcp://127.0.0.1:1"
+        poll_hz = 20
+        response_timeout_ms = 200
+
+        [safety]
+        stale_after_s = 0.25
+
+        [[modbus.module]]
+        name = "relays"
+        unit = 7
+
+        [[modbus.module]]
+        name = "analog"
+        unit = 9
+
+        [wiring]
+        pump = { module = "relays", coil = 104, active_low = true }
+
+        [wiring.ankle]
+        inlet = { module = "relays", coil = 100 }
+        exhaust = { module = "relays", coil = 101 }
+        pressure = { module = "analog", holding_register = 200, raw = [0, 27648], mmHg = [0, 300], fault_above = 32511 }
+
+        [wiring.calf]
+        inlet = { module = "relays", coil = 102 }
+        exhaust = { module = "relays", coil = 103 }
+        pressure = { module = "analog", holding_register = 201, raw = [0, 27648], mmHg = [0, 300], fault_above = 32511 }
+        """
+
+    struct State: Decodable {
+        var coils: [Bool]
+        var writes: Int
+    }
+
+    func startPeer(state: String) throws -> Peer {
+        let venv = Process()
+        venv.executableURL = URL(fileURLWithPath: CLI.root + "/scripts/peer-venv")
+        let out = Pipe()
+        venv.standardOutput = out
+        try venv.run()
+        let python = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+        venv.waitUntilExit()
+        #expect(venv.terminationStatus == 0, "scripts/peer-venv failed")
+        let peer = try Peer(python, ["Tests/Peers/pymodbus_peer.py", "--port", "0", "--state", state, "--pressure-raw", "0,921,32767,0"])
+        #expect(peer.waitFor("READY "), "pymodbus peer: \(peer.output)")
+        return peer
+    }
+
+    func port(_ peer: Peer) -> String {
+        peer.output.split(separator: "\n").first { $0.hasPrefix("READY ") }.map { String($0.dropFirst(6)) } ?? "0"
+    }
+
+    func state(_ path: String) throws -> State {
+        try JSONDecoder().decode(State.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+
+    @Test func hwCheckReadsAndWritesThePeersOwnMap() throws {
+        let dir = CLI.tempDir()
+        let peer = try startPeer(state: dir + "/state.json")
+        let profile = CLI.write(Self.profile, name: "peer.toml")
+        let endpoint = "tcp://127.0.0.1:\(port(peer))"
+        let r = try CLI.run(["hw", "check", "--hardware", profile, "--modbus", endpoint])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("module analog (unit 9) holding register 200 (ankle): raw 0 = 0.0 mmHg"), "\(r.stdout)")
+        #expect(r.stdout.contains("holding register 201 (calf): raw 921 = 10.0 mmHg"), "\(r.stdout)")
+        // The vented state through the polarities: the active-low pump's coil is ON, valves off.
+        let s = try state(dir + "/state.json")
+        #expect(s.coils == [false, false, false, false, true, false, false, false])
+        #expect(s.writes >= 1)
+
+        // A module answering every request with an exception: named, with libmodbus's words.
+        peer.send("exceptions on")
+        #expect(peer.waitFor("OK exceptions on"))
+        let bad = try CLI.run(["hw", "check", "--hardware", profile, "--modbus", endpoint])
+        #expect(bad.status == 1)
+        #expect(bad.stdout.contains("FAIL modbus \(endpoint) module analog (unit 9): Slave device or server failure"), "\(bad.stdout)")
+        peer.kill()
+    }
+
+    @Test func manualBenchActionsRunThroughTheBackendWithTheSupervisorWatching() throws {
+        let dir = CLI.tempDir()
+        let peer = try startPeer(state: dir + "/state.json")
+        let profile = CLI.write(Self.profile, name: "peer.toml")
+        let endpoint = "tcp://127.0.0.1:\(port(peer))"
+        // Close the ankle's exhaust for a second through the real backend (I/O thread,
+        // mailboxes), then vent: vented at the start, the exhaust coil on, vented at the end.
+        let r = try CLI.run(["hw", "manual", "--hardware", profile, "--modbus", endpoint, "--close-exhaust", "ankle", "--seconds", "1"])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("ankle 0.0 mmHg, calf 10.0 mmHg"), "\(r.stdout)")
+        var s = try state(dir + "/state.json")
+        #expect(s.writes >= 3, "\(s.writes) writes")
+        #expect(s.coils == [false, false, false, false, true, false, false, false])
+        // An open inlet whose pressure never moves (the peer's registers are fixed): the
+        // supervisor calls the sensor frozen and stops the action; the boot is vented.
+        let writes = s.writes
+        let frozen = try CLI.run(["hw", "manual", "--hardware", profile, "--modbus", endpoint, "--open-inlet", "ankle", "--seconds", "2"])
+        #expect(frozen.status == 1)
+        #expect(frozen.stdout.contains("stopped by the safety supervisor: sensor-fault"), "\(frozen.stdout)")
+        s = try state(dir + "/state.json")
+        #expect(s.writes > writes)
+        #expect(s.coils == [false, false, false, false, true, false, false, false])
+        peer.kill()
+    }
+}
