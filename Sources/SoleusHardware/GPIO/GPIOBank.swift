@@ -56,19 +56,21 @@ public final class GPIOBank {
         case .failure(let e): throw Self.openError(chipName, e)
         }
         let count = library.lineCount(chip)
+        // Every failure below closes through close(), exactly once: a class whose init throws
+        // after its properties are set is deinitialised, and deinit closes too.
         for o in outputs where Int(o.line) >= count {
-            library.closeChip(chip)
+            close()
             throw HardwareError(device: "gpio \(chipName) line \(o.line) (\(o.name))", message: "no such line: the chip has \(count) lines (0–\(count - 1)); check the profile's line number against `gpioinfo \(chipName)`")
         }
         if let i = input, Int(i.line) >= count {
-            library.closeChip(chip)
+            close()
             throw HardwareError(device: "gpio \(chipName) line \(i.line) (\(i.name))", message: "no such line: the chip has \(count) lines (0–\(count - 1)); check the profile's line number against `gpioinfo \(chipName)`")
         }
         if !outputs.isEmpty {
             switch library.requestOutputs(chip, offsets: outputs.map(\.line), levels: levels, consumer: consumer) {
             case .success(let r): request = r
             case .failure(let e):
-                library.closeChip(chip)
+                close()
                 throw Self.requestError(chipName, lines: outputs.map { "\($0.line) (\($0.name))" }.joined(separator: ", "), e)
             }
         }
@@ -76,8 +78,7 @@ public final class GPIOBank {
             switch library.requestInput(chip, offset: i.line, consumer: consumer, bias: i.bias) {
             case .success(let l): self.input = l
             case .failure(let e):
-                if let request { library.releaseOutputs(request) }
-                library.closeChip(chip)
+                close()
                 throw Self.requestError(chipName, lines: "\(i.line) (\(i.name))", e)
             }
         }
