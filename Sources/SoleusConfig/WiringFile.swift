@@ -59,7 +59,7 @@ struct WiringReader {
             if let p = pressure(&t, "pressure", chamber: c, redundant: false, required: true) { pressures.append(p) }
             if protection.redundantSensors {
                 if let p = pressure(&t, "redundant_pressure", chamber: c, redundant: true, required: true) { pressures.append(p) }
-            } else if t.has("redundant_pressure") {
+            } else if t.node("redundant_pressure") != nil {
                 issues.add(t.keyPath("redundant_pressure"), "is wired but protection.redundant_sensors is not true: declare it, so the supervisor cross-checks the two")
             }
             t.rejectUnknownKeys()
@@ -258,12 +258,12 @@ struct WiringReader {
             warnings.append("no E-stop input (wiring.emergency_stop): the E-stop must cut the pump's and valves' supply by wire, and the controller learns of it only from the pressures")
             return nil
         }
-        defer { t.rejectUnknownKeys() }
         if t.has("module") {
-            _ = t.string("module")
+            // One error for the whole entry, not one per Modbus key it carries.
             issues.add(t.keyPath("module"), "the E-stop must be on its own GPIO line, never only through a Modbus module: a lost link would lose the press")
             return nil
         }
+        defer { t.rejectUnknownKeys() }
         guard let line = t.integer("gpio", required: true) else { return nil }
         guard hasGPIO else { issues.add(t.keyPath("gpio"), "needs a [gpio] table naming the chip"); return nil }
         guard (0...1023).contains(line), claim("gpio line \(line)", t.path) else {
