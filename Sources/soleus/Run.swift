@@ -73,14 +73,8 @@ struct Run: ParsableCommand {
         let runner = prepared.runner(backend: backend, sink: store, options: options)
 
         // A parent may have started us with these signals blocked (a blocked SIGINT would make
-        // Ctrl-C useless): unblock them before installing the handlers.
-        var mask = sigset_t()
-        sigemptyset(&mask)
-        sigaddset(&mask, SIGINT)
-        sigaddset(&mask, SIGTERM)
-        sigprocmask(SIG_UNBLOCK, &mask, nil)
-        signal(SIGINT) { _ in stopRequested.store(true, ordering: .relaxed) }
-        signal(SIGTERM) { _ in stopRequested.store(true, ordering: .relaxed) }
+        // Ctrl-C useless): the handlers are installed with them unblocked.
+        installStopHandlers()
         defer {
             signal(SIGINT, SIG_DFL)
             signal(SIGTERM, SIG_DFL)
