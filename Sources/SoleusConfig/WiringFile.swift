@@ -72,6 +72,15 @@ struct WiringReader {
             for (i, m) in map.modules.enumerated() where m.readsPerPoll == 0 && m.coilSpan == nil && m.registerSpan == nil {
                 issues.add("modbus.module[\(i)]", "module \"\(m.module.name)\" carries no signal: remove it or wire something to it")
             }
+            var oversized = false
+            for (i, m) in map.modules.enumerated() {
+                for problem in m.oversizedSpans {
+                    issues.add("modbus.module[\(i)]", "module \"\(m.module.name)\": \(problem)")
+                    oversized = true
+                }
+            }
+            // A budget of requests that cannot be made would only repeat the error above.
+            if oversized { return nil }
             for m in map.modules where (m.coilSpan != nil || m.registerSpan != nil) && m.module.watchdog.isEmpty {
                 warnings.append("modbus module \"\(m.module.name)\" drives outputs but has no communication watchdog programmed (watchdog = [...]): if this controller stops, its outputs stay as last written until its power is cut")
             }
@@ -236,11 +245,14 @@ struct WiringReader {
         let codes = t.array("fault_codes", of: "integer", required: false, maxCount: 8) { $0.intValue }
         let signed = t.bool("signed") ?? false
         guard let raw, let mmHg else { return nil }
-        guard raw.count == 2, mmHg.count == 2, raw[0] != raw[1], mmHg[0] != mmHg[1] else {
+        guard raw.count == 2, mmHg.count == 2, raw[0] != raw[1], mmHg[0] != mmHg[1], (raw + mmHg).allSatisfy(\.isFinite) else {
             issues.add(t.path, "raw and mmHg must each give two different points, e.g. raw = [4000, 20000] and mmHg = [0, 300] (µA of a 4–20 mA transducer over 0–300 mmHg)")
             return nil
         }
         if let below, let above, below >= above { issues.add(t.keyPath("fault_below"), "must be below fault_above") }
+        for (key, v) in [("fault_below", below), ("fault_above", above)] where v.map({ !$0.isFinite }) == true {
+            issues.add(t.keyPath(key), "must be a finite number of raw counts")
+        }
         if below == nil && above == nil && (codes ?? []).isEmpty {
             warnings.append("\(t.path) has no fault band (fault_below / fault_above, e.g. 3600 and 21000 µA after NAMUR NE43): a broken wire reads as a pressure")
         }

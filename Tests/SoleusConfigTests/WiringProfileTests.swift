@@ -68,6 +68,18 @@ import Testing
         #expect(found.first?.message.contains("two different points") == true)
     }
 
+    @Test func aModulesRegistersMustFitOneRequest() {
+        // Registers 0 and 60000 on one module would need a 60 001-register read.
+        let found = issues(Self.rtu.replacingFirst("input_register = 5,", with: "input_register = 60000,"))
+        #expect(found.map(\.keyPath) == ["modbus.module[1]"])
+        #expect(found.first?.message.contains("one read carries at most 125") == true, "\(found)")
+    }
+
+    @Test func calibrationPointsMustBeFinite() {
+        let found = issues(Self.rtu.replacingFirst("raw = [4000, 20000]", with: "raw = [nan, 20000]"))
+        #expect(found.map(\.keyPath) == ["wiring.ankle.pressure.raw[0]"])
+    }
+
     @Test func redundantSensorsMustBeDeclaredToBeWired() {
         let found = issues(Self.rtu.replacingFirst("redundant_sensors = true", with: "redundant_sensors = false"))
         #expect(found.count == 3)

@@ -59,6 +59,9 @@ public final class ModbusContext: @unchecked Sendable {
     }
 
     public func connect() throws(ModbusError) { try check(modbus_connect(ctx)) }
+    /// Discards whatever is left in the receive buffer (the rest of a garbled or late reply), so
+    /// the next request is not paired with it.
+    public func flush() { _ = modbus_flush(ctx) }
     public func close() { modbus_close(ctx) }
 
     public func setUnit(_ unit: Int) throws(ModbusError) { try check(modbus_set_slave(ctx, Int32(unit))) }

@@ -216,6 +216,8 @@ private final class Worker: @unchecked Sendable {
             link.shared.lastError = text
             link.shared.errors += 1
         }
+        // A garbled, short or late reply may leave bytes behind: drop them before the next request.
+        if !error.isException { context.flush() }
         // A broken connection (not a module's exception) is reopened on the next pass.
         if !error.isException && (error.code == ECONNRESET || error.code == EPIPE || error.code == ECONNREFUSED || error.code == EBADF) {
             context.close()

@@ -19,6 +19,18 @@ public struct ModbusMap: Sendable, Equatable {
         public var registerOutputs: [OutputWiring]
         public var registerSpan: ClosedRange<UInt16>?
 
+        /// Spans beyond what one Modbus request may carry (125 registers read, 123 written, 1968
+        /// coils), as messages naming the table.
+        public var oversizedSpans: [String] {
+            func size(_ s: ClosedRange<UInt16>?) -> Int { s.map { Int($0.upperBound - $0.lowerBound) + 1 } ?? 0 }
+            var out: [String] = []
+            if size(inputSpan) > 125 { out.append("its input registers span \(size(inputSpan)) addresses (\(inputSpan.map { "\($0.lowerBound)–\($0.upperBound)" } ?? "")); one read carries at most 125: keep each module's pressures within 125 consecutive registers") }
+            if size(holdingSpan) > 125 { out.append("its holding registers for pressures span \(size(holdingSpan)) addresses; one read carries at most 125") }
+            if size(coilSpan) > 1968 { out.append("its coils span \(size(coilSpan)) addresses; one write carries at most 1968") }
+            if size(registerSpan) > 123 { out.append("its output registers span \(size(registerSpan)) addresses; one write carries at most 123") }
+            return out
+        }
+
         /// Read transactions one poll makes on this module.
         public var readsPerPoll: Int { (inputSpan == nil ? 0 : 1) + (holdingSpan == nil ? 0 : 1) }
     }
