@@ -18,7 +18,8 @@ public final class HardwareBoot: BootBackend {
     let gpioOutputs: [OutputWiring]
     public let modbus: ModbusLink?
     var closed = false
-    /// The last hardware error seen (a Modbus module's, a GPIO call's), for the session log.
+    /// The hardware error of the moment (a Modbus module's since its last good poll, a GPIO
+    /// call's), for the session log; nil while every module answers.
     public private(set) var lastFault: String?
 
     /// Opens every line and module. `firstReadingTimeout`: how long to wait for every module to
@@ -75,7 +76,7 @@ public final class HardwareBoot: BootBackend {
                 inputs.hasRedundant = true
             }
             inputs.age = l.age
-            if let e = l.error { lastFault = e }
+            lastFault = l.error
         }
         if let gpio { inputs.emergencyStop = try gpio.inputActive() }
         return inputs

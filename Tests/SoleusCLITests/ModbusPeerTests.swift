@@ -369,3 +369,36 @@ func serveSimulator(port: Int, extra: [String] = []) throws -> Peer {
         peer.kill()
     }
 }
+
+/// `sim serve --scenario`: a scenario's fault timeline applied to the served boot, seen through
+/// the wire as a real module would report it.
+@Suite struct SimServeScenarioTests {
+    @Test func aDisconnectedSensorIsServedInTheFaultBandAndHwCheckNamesIt() throws {
+        let scenario = CLI.write("""
+            [scenario]
+            name = "calf sensor wire breaks at 2 s"
+            protocol = "\(CLI.root)/protocols/dvt-3-chamber.toml"
+            hardware = "\(CLI.root)/hardware/sim-3-dvt.toml"
+
+            [[event]]
+            at_s = 2
+            fault = "sensor-disconnected"
+            chamber = "calf"
+
+            [expect]
+            alarm = "sensor-fault"
+            """, name: "wire-break.toml")
+        let port = loopbackPort()
+        let sim = try serveSimulator(port: port, extra: ["--scenario", scenario])
+        let endpoint = "tcp://127.0.0.1:\(port)"
+        let before = try CLI.run(["hw", "check", "--hardware", "hardware/modbus-rtu-dvt.toml", "--modbus", endpoint])
+        #expect(before.status == 0, "\(before.stdout)")
+        usleep(2_500_000)
+        let after = try CLI.run(["hw", "check", "--hardware", "hardware/modbus-rtu-dvt.toml", "--modbus", endpoint])
+        #expect(after.status == 1)
+        // A broken wire reads below 3.6 mA on a 4–20 mA input: NAMUR NE43's fault band.
+        #expect(after.stdout.contains("FAIL modbus \(endpoint) module analog (unit 2) input register 1 (calf): raw 3599 below the fault limit 3600"), "\(after.stdout)")
+        #expect(after.stdout.contains("ok   modbus \(endpoint) module analog (unit 2) input register 0 (ankle)"))
+        sim.kill()
+    }
+}

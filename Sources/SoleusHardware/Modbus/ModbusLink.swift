@@ -226,6 +226,12 @@ private final class Worker: @unchecked Sendable {
     }
 
     func poll() {
+        var allRead = true
+        defer {
+            // A whole poll answered: the link is healthy again, so no old error is reported as
+            // the cause of a later alarm.
+            if allRead { link.monitor.withLock { link.shared.lastError = nil } }
+        }
         for (i, m) in link.map.modules.enumerated() where m.readsPerPoll > 0 {
             do {
                 try context.setUnit(m.module.unit)
@@ -238,6 +244,7 @@ private final class Worker: @unchecked Sendable {
                     link.shared.readAt[i] = now
                 }
             } catch {
+                allRead = false
                 fail(module: i, error)
                 if !connected { return }
             }
