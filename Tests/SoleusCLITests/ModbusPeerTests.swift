@@ -402,3 +402,36 @@ func serveSimulator(port: Int, extra: [String] = []) throws -> Peer {
         sim.kill()
     }
 }
+
+/// A crash of the whole controller process: a module with a communication watchdog vents by
+/// itself; one without holds its outputs (which is why the profile warns about it).
+@Suite(.serialized) struct ModuleWatchdogTests {
+    /// Kills `soleus run` 2.5 s into a DVT session on `profile` served by the simulator, waits
+    /// 1.5 s, and returns the simulator's output after the kill.
+    func killController(profile: String) throws -> String {
+        let port = loopbackPort()
+        let sim = try Peer.soleus(["sim", "serve", "--hardware", profile, "--listen", "tcp://127.0.0.1:\(port)", "--status-every", "0"])
+        #expect(sim.waitFor("ready tcp://"), "\(sim.output)")
+        let run = try Peer.soleus(["run", try shortDVT(), "--hardware", profile, "--modbus", "tcp://127.0.0.1:\(port)", "--data", CLI.tempDir(), "--quiet"])
+        #expect(run.waitFor("Ctrl-C stops"), "\(run.output)")
+        usleep(2_500_000)
+        let before = sim.output
+        run.kill(SIGKILL)
+        usleep(1_500_000)
+        let after = String(sim.output.dropFirst(before.count))
+        sim.kill()
+        #expect(before.contains("pump on"), "the session was filling when killed: \(before)")
+        return after
+    }
+
+    @Test func aCouplerWithAWatchdogVentsWhenTheControllerDies() throws {
+        let after = try killController(profile: "hardware/modbus-tcp-wago.toml")
+        // Programmed at connect: 5 × 100 ms without a request → every output off.
+        #expect(after.contains("outputs pump off, relay open, inlets open [], exhausts closed []"), "\(after)")
+    }
+
+    @Test func aRelayModuleWithoutAWatchdogHoldsItsOutputs() throws {
+        let after = try killController(profile: "hardware/modbus-rtu-dvt.toml")
+        #expect(!after.contains("outputs"), "no output changed after the kill: \(after)")
+    }
+}
