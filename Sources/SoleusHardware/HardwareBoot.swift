@@ -17,6 +17,8 @@ public final class HardwareBoot: BootBackend {
     /// Index into the GPIO bank of each GPIO output, in `wiring.gpioOutputs` order.
     let gpioOutputs: [OutputWiring]
     public let modbus: ModbusLink?
+    /// The boot has a second transducer per chamber (decided once, not every tick).
+    let hasRedundant: Bool
     var closed = false
     /// The hardware error of the moment (a Modbus module's since its last good poll, a GPIO
     /// call's), for the session log; nil while every module answers.
@@ -28,16 +30,10 @@ public final class HardwareBoot: BootBackend {
         self.wiring = wiring
         self.chamberCount = chamberCount
         gpioOutputs = wiring.gpioOutputs
-        let vented = BootOutputs.vented(chamberCount: chamberCount)
+        hasRedundant = wiring.pressures.contains(where: \.redundant)
         var parts: [String] = []
         if let chip = wiring.gpioChip, !gpioOutputs.isEmpty || wiring.emergencyStop != nil {
-            let outputs = gpioOutputs.map { o in
-                if case .gpio(let line) = o.place { GPIOBank.Output(line: line, name: o.name) } else { GPIOBank.Output(line: 0, name: o.name) }
-            }
-            let input = wiring.emergencyStop.map { e in
-                GPIOBank.Input(line: e.line, name: "emergency stop", activeLow: e.activeLow, bias: e.bias == .pullUp ? 1 : e.bias == .pullDown ? 2 : 0)
-            }
-            gpio = try GPIOBank(chip: chip, consumer: wiring.consumer, outputs: outputs, initial: gpioOutputs.map { $0.level(for: vented) }, input: input, library: gpioLibrary)
+            gpio = try GPIOBank(wiring: wiring, chip: chip, library: gpioLibrary)
             parts.append("gpio \(chip)")
         } else {
             gpio = nil
@@ -71,7 +67,7 @@ public final class HardwareBoot: BootBackend {
         if let modbus {
             let l = modbus.latest()
             inputs.pressures = l.pressures
-            if wiring.pressures.contains(where: \.redundant) {
+            if hasRedundant {
                 inputs.redundant = l.redundant
                 inputs.hasRedundant = true
             }

@@ -21,16 +21,11 @@ public enum HardwareCheck {
 
     static func checkGPIO(_ w: BootWiring, library: GPIOLibrary) -> [Line] {
         guard let chip = w.gpioChip else { return [] }
-        let outputs = w.gpioOutputs
-        let vented = BootOutputs.vented(chamberCount: maxChambers)
+        let bankOutputs = w.gpioBankOutputs
+        let input = w.gpioBankInput
         var lines: [Line] = []
-        let bankOutputs = outputs.compactMap { o -> GPIOBank.Output? in
-            if case .gpio(let l) = o.place { return GPIOBank.Output(line: l, name: o.name) }
-            return nil
-        }
-        let input = w.emergencyStop.map { GPIOBank.Input(line: $0.line, name: "emergency stop", activeLow: $0.activeLow, bias: $0.bias == .pullUp ? 1 : $0.bias == .pullDown ? 2 : 0) }
         do {
-            let bank = try GPIOBank(chip: chip, consumer: w.consumer, outputs: bankOutputs, initial: outputs.map { $0.level(for: vented) }, input: input, library: library)
+            let bank = try GPIOBank(wiring: w, chip: chip, library: library)
             defer { bank.close() }
             for o in bankOutputs { lines.append(Line(ok: true, text: "gpio \(chip) line \(o.line) (\(o.name)): requested, vented level set")) }
             if let input {
@@ -95,17 +90,10 @@ public enum HardwareCheck {
 
     static func writeVented(_ m: ModbusMap.Module, context: ModbusContext) throws(ModbusError) {
         let vented = BootOutputs.vented(chamberCount: maxChambers)
-        if let s = m.coilSpan {
-            var coils = [UInt8](repeating: 0, count: Int(s.upperBound - s.lowerBound) + 1)
-            for o in m.coilOutputs { if case .modbus(_, .coil(let a)) = o.place { coils[Int(a - s.lowerBound)] = o.level(for: vented) ? 1 : 0 } }
-            try coils.withUnsafeBufferPointer { (b) throws(ModbusError) in try context.writeCoils(start: s.lowerBound, b) }
-        }
-        if let s = m.registerSpan {
-            var regs = [UInt16](repeating: 0, count: Int(s.upperBound - s.lowerBound) + 1)
-            for o in m.registerOutputs {
-                if case .modbus(_, .registerBit(let r, let bit)) = o.place, o.level(for: vented) { regs[Int(r - s.lowerBound)] |= 1 << UInt16(bit) }
-            }
-            try regs.withUnsafeBufferPointer { (b) throws(ModbusError) in try context.writeRegisters(start: s.lowerBound, b) }
-        }
+        var (coils, registers) = m.emptyImages
+        m.coilImage(for: vented, into: &coils)
+        m.registerImage(for: vented, into: &registers)
+        if let s = m.coilSpan { try coils.withUnsafeBufferPointer { (b) throws(ModbusError) in try context.writeCoils(start: s.lowerBound, b) } }
+        if let s = m.registerSpan { try registers.withUnsafeBufferPointer { (b) throws(ModbusError) in try context.writeRegisters(start: s.lowerBound, b) } }
     }
 }

@@ -15,14 +15,10 @@ struct HW: ParsableCommand {
             abstract: "Open every line and module once, read every sensor, report what answered.",
             discussion: "Writes only the vented state. Exit code 0 when everything answered, 1 otherwise.")
 
-        @Option(name: .long, help: "Hardware profile (TOML).")
-        var hardware: String
-
-        @Option(name: .long, help: "Replace the profile's Modbus endpoint (tcp://HOST:PORT or rtu:DEVICE,BAUD,8N1).")
-        var modbus: String?
+        @OptionGroup var board: BoardOptions
 
         func run() throws {
-            let profile = try loadProfile(hardware, modbus: modbus)
+            let profile = try board.load()
             let lines = HardwareCheck.run(profile: profile)
             for l in lines { print("\(l.ok ? "ok  " : "FAIL") \(l.text)") }
             let failed = lines.filter { !$0.ok }.count
@@ -36,10 +32,7 @@ struct HW: ParsableCommand {
             abstract: "One bench action for a bounded time, the safety supervisor active, then vent.",
             discussion: "Exactly one of --inflate, --pump, --open-inlet, --close-exhaust. Ctrl-C stops and vents.")
 
-        @Option(name: .long, help: "Hardware profile (TOML).")
-        var hardware: String
-        @Option(name: .long, help: "Replace the profile's Modbus endpoint.")
-        var modbus: String?
+        @OptionGroup var board: BoardOptions
         @Option(name: .long, help: "Inflate this chamber to --to mmHg and hold it.")
         var inflate: String?
         @Option(name: .long, help: "Target for --inflate (mmHg, at most the profile's max target).")
@@ -56,15 +49,14 @@ struct HW: ParsableCommand {
         var speed: String = "realtime"
 
         func run() throws {
-            let profile = try loadProfile(hardware, modbus: modbus)
+            let profile = try board.load()
             let action = try chooseAction(profile)
-            guard seconds > 0, seconds <= ManualRun.maxSeconds else { throw ValidationError("--seconds must be above 0 and at most \(Int(ManualRun.maxSeconds))") }
-            guard let pace = Speed(speed), pace == .realtime || profile.wiring == nil else { throw ValidationError("--speed must be realtime on real hardware") }
+            guard let pace = Speed(speed), pace == .realtime || profile.wiring == nil else { throw CLIError("--speed \(speed) needs the simulated backend; real hardware runs in real time") }
             let backend: BootBackend
             do { backend = try profile.makeBackend() } catch { throw CLIError("\(error); nothing was done") }
             defer { backend.close() }
             installStopHandlers()
-            print("\(action) for \(formatFixed(seconds, decimals: 1)) s on \(backend.summary), supervisor active; Ctrl-C stops and vents.")
+            print("\(describe(action, names: profile.boot.chambers)) for \(formatFixed(seconds, decimals: 1)) s on \(backend.summary), supervisor active; Ctrl-C stops and vents.")
             let outcome: ManualRun.Outcome
             do {
                 outcome = try ManualRun(profile: profile, action: action, seconds: seconds)
@@ -79,17 +71,32 @@ struct HW: ParsableCommand {
             print("vented")
         }
 
-        func chooseAction(_ profile: HardwareProfile) throws -> ManualRun.Action {
+        func validate() throws {
             let chosen = [inflate != nil, pump, openInlet != nil, closeExhaust != nil].filter { $0 }.count
             guard chosen == 1 else { throw ValidationError("give exactly one of --inflate, --pump, --open-inlet, --close-exhaust") }
+            guard seconds > 0, seconds <= ManualRun.maxSeconds else { throw ValidationError("--seconds must be above 0 and at most \(Int(ManualRun.maxSeconds))") }
+            guard Speed(speed) != nil else { throw ValidationError("--speed must be \(Speed.accepted), not \"\(speed)\"") }
+        }
+
+        func describe(_ a: ManualRun.Action, names: [String]) -> String {
+            switch a {
+            case .inflate(let c, let target): "Inflating \(names[c]) to \(formatMMHg(target)) mmHg"
+            case .pump: "Running the pump, inlets closed,"
+            case .openInlet(let c): "Opening the \(names[c]) inlet"
+            case .closeExhaust(let c): "Closing the \(names[c]) exhaust"
+            }
+        }
+
+        /// The action, its chamber and target checked against the profile.
+        func chooseAction(_ profile: HardwareProfile) throws -> ManualRun.Action {
             func chamber(_ name: String) throws -> Int {
                 guard let c = profile.boot.chambers.firstIndex(of: name) else {
-                    throw ValidationError("no chamber \"\(name)\" in \(hardware) (chambers: \(profile.boot.chambers.joined(separator: ", ")))")
+                    throw CLIError("no chamber \"\(name)\" in \(board.hardware) (chambers: \(profile.boot.chambers.joined(separator: ", ")))")
                 }
                 return c
             }
             if let inflate {
-                guard to > 0, to <= profile.boot.limits.maxTarget.mmHg else { throw ValidationError("--to must be above 0 and at most the profile's max target, \(profile.boot.limits.maxTarget)") }
+                guard to > 0, to <= profile.boot.limits.maxTarget.mmHg else { throw CLIError("--to must be above 0 and at most the profile's max target, \(profile.boot.limits.maxTarget)") }
                 return .inflate(chamber: try chamber(inflate), target: to)
             }
             if let openInlet { return .openInlet(chamber: try chamber(openInlet)) }
@@ -99,14 +106,24 @@ struct HW: ParsableCommand {
     }
 }
 
-func loadProfile(_ path: String, modbus: String?) throws -> HardwareProfile {
-    do {
-        var p = try HardwareProfileFile.load(path: path)
-        if let modbus { p = try p.overridingModbus(modbus) }
-        for w in p.warnings { printError("\(path): warning: \(w)") }
-        return p
-    } catch {
-        printError(error.description)
-        throw ExitCode(2)
+/// The hardware profile a bench command works on, and its Modbus endpoint override.
+struct BoardOptions: ParsableArguments {
+    @Option(name: .long, help: "Hardware profile (TOML).")
+    var hardware: String
+
+    @Option(name: .long, help: "Replace the profile's Modbus endpoint (tcp://HOST:PORT or rtu:DEVICE,BAUD,8N1).")
+    var modbus: String?
+
+    /// The profile, its warnings printed; a bad profile or endpoint exits 2 with its errors.
+    func load() throws -> HardwareProfile {
+        do {
+            var p = try HardwareProfileFile.load(path: hardware)
+            if let modbus { p = try p.overridingModbus(modbus) }
+            for w in p.warnings { printError("\(hardware): warning: \(w)") }
+            return p
+        } catch {
+            printError(error.description)
+            throw ExitCode(2)
+        }
     }
 }

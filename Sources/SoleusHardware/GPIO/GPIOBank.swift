@@ -1,3 +1,5 @@
+import SoleusCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -147,4 +149,30 @@ public final class GPIOBank {
     }
 
     var closed = false
+}
+
+extension BootWiring {
+    /// The GPIO output lines, in ``gpioOutputs`` order.
+    public var gpioBankOutputs: [GPIOBank.Output] {
+        gpioOutputs.compactMap { o in
+            if case .gpio(let line) = o.place { GPIOBank.Output(line: line, name: o.name) } else { nil }
+        }
+    }
+
+    /// The E-stop input, if wired.
+    public var gpioBankInput: GPIOBank.Input? {
+        emergencyStop.map { e in
+            GPIOBank.Input(line: e.line, name: "emergency stop", activeLow: e.activeLow, bias: e.bias == .pullUp ? 1 : e.bias == .pullDown ? 2 : 0)
+        }
+    }
+}
+
+extension GPIOBank {
+    /// Opens `chip` with the wiring's GPIO outputs at their vented levels and its E-stop input.
+    public convenience init(wiring: BootWiring, chip: String, library: GPIOLibrary) throws(HardwareError) {
+        let vented = BootOutputs.vented(chamberCount: maxChambers)
+        try self.init(
+            chip: chip, consumer: wiring.consumer, outputs: wiring.gpioBankOutputs,
+            initial: wiring.gpioOutputs.map { $0.level(for: vented) }, input: wiring.gpioBankInput, library: library)
+    }
 }

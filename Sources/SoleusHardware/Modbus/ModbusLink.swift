@@ -142,8 +142,8 @@ private final class Worker: @unchecked Sendable {
         self.link = link
         self.context = context
         let modules = link.map.modules
-        coilImages = modules.map { m in [UInt8](repeating: 0, count: m.coilSpan.map { Int($0.upperBound - $0.lowerBound) + 1 } ?? 0) }
-        registerImages = modules.map { m in [UInt16](repeating: 0, count: m.registerSpan.map { Int($0.upperBound - $0.lowerBound) + 1 } ?? 0) }
+        coilImages = modules.map(\.emptyImages.coils)
+        registerImages = modules.map(\.emptyImages.registers)
         written = Array(repeating: false, count: modules.count)
         lastWrite = Array(repeating: -.infinity, count: modules.count)
     }
@@ -269,15 +269,8 @@ private final class Worker: @unchecked Sendable {
         for (i, m) in link.map.modules.enumerated() where m.coilSpan != nil || m.registerSpan != nil {
             var coils = coilImages[i]
             var registers = registerImages[i]
-            for o in m.coilOutputs {
-                if case .modbus(_, .coil(let a)) = o.place, let s = m.coilSpan { coils[Int(a - s.lowerBound)] = o.level(for: outputs) ? 1 : 0 }
-            }
-            for r in registers.indices { registers[r] = 0 }
-            for o in m.registerOutputs {
-                if case .modbus(_, .registerBit(let r, let bit)) = o.place, let s = m.registerSpan, o.level(for: outputs) {
-                    registers[Int(r - s.lowerBound)] |= 1 << UInt16(bit)
-                }
-            }
+            m.coilImage(for: outputs, into: &coils)
+            m.registerImage(for: outputs, into: &registers)
             let due = !written[i] || coils != coilImages[i] || registers != registerImages[i] || now - lastWrite[i] >= settings.refreshSeconds
             guard due else { continue }
             do {

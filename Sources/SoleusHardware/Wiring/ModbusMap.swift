@@ -31,6 +31,31 @@ public struct ModbusMap: Sendable, Equatable {
             return out
         }
 
+        /// The coil values (one byte per coil of ``coilSpan``) that drive `outputs`; the buffer is
+        /// reused, sized to the span.
+        public func coilImage(for outputs: BootOutputs, into image: inout [UInt8]) {
+            guard let s = coilSpan else { return }
+            for o in coilOutputs {
+                if case .modbus(_, .coil(let a)) = o.place { image[Int(a - s.lowerBound)] = o.level(for: outputs) ? 1 : 0 }
+            }
+        }
+
+        /// The holding-register values (over ``registerSpan``) that drive `outputs`: the bits of
+        /// the outputs set as their levels say, every other bit 0 (Soleus owns the registers it writes).
+        public func registerImage(for outputs: BootOutputs, into image: inout [UInt16]) {
+            guard let s = registerSpan else { return }
+            for r in image.indices { image[r] = 0 }
+            for o in registerOutputs {
+                if case .modbus(_, .registerBit(let r, let bit)) = o.place, o.level(for: outputs) { image[Int(r - s.lowerBound)] |= 1 << UInt16(bit) }
+            }
+        }
+
+        /// Zeroed buffers the size of the coil and output-register spans.
+        public var emptyImages: (coils: [UInt8], registers: [UInt16]) {
+            ([UInt8](repeating: 0, count: coilSpan.map { Int($0.upperBound - $0.lowerBound) + 1 } ?? 0),
+             [UInt16](repeating: 0, count: registerSpan.map { Int($0.upperBound - $0.lowerBound) + 1 } ?? 0))
+        }
+
         /// Read transactions one poll makes on this module.
         public var readsPerPoll: Int { (inputSpan == nil ? 0 : 1) + (holdingSpan == nil ? 0 : 1) }
     }
