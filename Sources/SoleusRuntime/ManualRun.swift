@@ -40,6 +40,8 @@ public struct ManualRun {
 
     /// Runs the action on `backend`, paced by `pacing` (real time on hardware), then vents.
     public func run(on backend: BootBackend, pacing: TickPacing, stop: () -> Bool = { false }) throws(HardwareError) -> Outcome {
+        var pacing = pacing
+        pacing.begin()
         let n = profile.boot.chambers.count
         let tick = profile.regulator.tickSeconds
         var supervisor = SafetySupervisor(settings: profile.safety, chamberCount: n, tickSeconds: tick)

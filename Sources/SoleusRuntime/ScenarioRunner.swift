@@ -235,6 +235,8 @@ struct ScriptedPacing: TickPacing {
         }
     }
 
+    mutating func begin() {}
+    var isPaced: Bool { true }
     func wait(untilSessionTime t: Double) {}
     func lateness(atSessionTime t: Double) -> Double {
         stalls.first { t + 1e-9 >= $0.from && t < $0.to }?.lateness ?? 0

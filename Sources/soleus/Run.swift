@@ -39,6 +39,9 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "Override the simulator's noise seed.")
     var seed: UInt64?
 
+    @Option(name: .long, help: "SCHED_FIFO priority of the control loop thread in real time (1 to 99; 0: a normal thread).")
+    var rtPriority: Int32 = 80
+
     @Flag(name: .long, help: "Print no live progress.")
     var quiet = false
 
@@ -47,6 +50,7 @@ struct Run: ParsableCommand {
     func validate() throws {
         if Speed(speed) == nil { throw ValidationError("--speed must be \(Speed.accepted), not \"\(speed)\"") }
         if let level, level < 1 { throw ValidationError("--level must be 1 or more, not \(level)") }
+        if !(0...99).contains(rtPriority) { throw ValidationError("--rt-priority must be between 0 and 99, not \(rtPriority)") }
     }
 
     func run() throws {
@@ -69,7 +73,7 @@ struct Run: ParsableCommand {
         }
         // Every way out of this function vents the boot and releases its lines and modules.
         defer { backend.close() }
-        let options = SessionRunner.Options(speed: speed)
+        let options = SessionRunner.Options(speed: speed, realtimePriority: rtPriority == 0 ? nil : rtPriority)
         let runner = prepared.runner(backend: backend, sink: store, options: options)
 
         // A parent may have started us with these signals blocked (a blocked SIGINT would make
@@ -88,7 +92,8 @@ struct Run: ParsableCommand {
         do {
             result = try runner.run(
                 commands: { _ in stopRequested.load(ordering: .relaxed) ? .stop : nil },
-                progress: { display.show($0) })
+                progress: { display.show($0) },
+                started: { setup in if speed == .realtime && !setup.granted { printError("warning: \(setup)") } })
         } catch let e as SessionLogError {
             backend.vent()
             display.finish()
@@ -107,6 +112,7 @@ struct Run: ParsableCommand {
     func printResult(_ r: SessionResult, chambers: [String], dataDirectory: String) {
         print("Session \(r.sessionID): \(r.end.reason.rawValue) — \(r.end.detail)")
         print("  \(r.end.cyclesCompleted) main cycles, \(formatDuration(r.end.duration)) including the final vent")
+        if r.timing.paced { print("  control loop: \(r.timing)") }
         if let v = r.ventedAfter {
             print("  all chambers below 5 mmHg \(formatFixed(v, decimals: 2)) s after the end")
         } else {
@@ -157,6 +163,7 @@ final class ProgressDisplay {
             line += "\(name) \(pad(formatMMHg(p.pressures[i]), 5))\(mark) "
         }
         line += " pump \(p.outputs.pump ? "on " : "off")"
+        if p.timing.paced { line += "  late p99 \(LoopTiming.format(p.timing.p99)) max \(LoopTiming.format(p.timing.max))" }
         if let a = p.highestAlarm { line += "  ALARM \(a.priority) \(a.condition)" + (a.active ? "" : " (latched)") }
         if tty {
             print("\u{1B}[2K\r" + line, terminator: "")

@@ -253,8 +253,29 @@ func jitter(_ t: Double) -> Double { ((t * 100).rounded().truncatingRemainder(di
 
     @Test func loopOverrunAlarmsWithoutVenting() {
         var b = Bench()
-        #expect(b.run(0.1, p: { t in [jitter(t), 0, 0] }, lateness: 0.005).isEmpty)
-        #expect(b.run(0.01, p: { t in [jitter(t), 0, 0] }, lateness: 0.006).contains(.loopOverrun))
+        #expect(b.run(0.1, p: { t in [jitter(t), 0, 0] }, lateness: 0.03).isEmpty)
+        #expect(b.run(0.01, p: { t in [jitter(t), 0, 0] }, lateness: 0.031).contains(.loopOverrun))
+        #expect(AlarmCondition.loopOverrun.policy.priority == .medium && !AlarmCondition.loopOverrun.policy.latching)
+        #expect(!b.s.safeState)
+    }
+
+    /// docs/safety.md, "Loop lateness": a tick late by less than a period is nothing; a few
+    /// whole periods late are nothing either; 1 % of ticks missing their period over the
+    /// averaging time is a low alarm that clears at half that share, and never vents.
+    @Test func ticksThatKeepMissingTheirPeriodAreALowAlarm() {
+        var b = Bench()
+        #expect(b.run(60, p: { t in [jitter(t), 0, 0] }, lateness: 0.0099).isEmpty)
+        // Ten missed periods in a row: just under 1 % (a moving average over ten seconds).
+        #expect(b.run(0.1, p: { t in [jitter(t), 0, 0] }, lateness: 0.015).isEmpty)
+        // The eleventh: past 1 %.
+        let late = b.run(0.05, p: { t in [jitter(t), 0, 0] }, lateness: 0.015)
+        #expect(late == AlarmSet(.loopLate))
+        #expect(b.s.details[AlarmCondition.loopLate.rawValue].value > 0.01)
+        #expect(AlarmCondition.loopLate.policy.priority == .low && AlarmCondition.loopLate.policy.reaction == .alarmOnly)
+        // On time again: present until the share has decayed below half the limit (about 10 s).
+        #expect(b.run(5, p: { t in [jitter(t), 0, 0] }).contains(.loopLate))
+        b.run(6, p: { t in [jitter(t), 0, 0] })
+        #expect(b.s.present.isEmpty)
         #expect(!b.s.safeState)
     }
 

@@ -35,6 +35,8 @@ public enum AlarmCondition: Int, Sendable, CaseIterable, CustomStringConvertible
     case reverseGradient
     case sustainedPressure
     case emergencyStop
+    /// One tick later than ``SafetySettings/overrunAfter``: its overshoot nears the regulation
+    /// headroom (docs/safety.md, "Loop lateness").
     case loopOverrun
     /// A tick so late that the readings it acts on are older than the stale-readings limit.
     case loopStall
@@ -44,6 +46,9 @@ public enum AlarmCondition: Int, Sendable, CaseIterable, CustomStringConvertible
     case sensorDisagreement
     /// Air keeps going into a held chamber far beyond what a leak explains.
     case unexplainedAir
+    /// Ticks keep missing their period (at least ``SafetySettings/lateShare`` of them over about
+    /// ten seconds): each is harmless, but the controller's computer is overloaded.
+    case loopLate
 
     public struct Policy: Sendable {
         /// The condition this row is about.
@@ -71,7 +76,7 @@ public enum AlarmCondition: Int, Sendable, CaseIterable, CustomStringConvertible
             case .overPressure, .overTarget, .riseInletClosed, .ventFailure, .unexplainedAir, .noPressureRise, .sustainedPressure:
                 .ownDrive
             // Everything at once: the button, the loop, the I/O link, the log.
-            case .emergencyStop, .staleReadings, .loopOverrun, .loopStall, .storageFailure:
+            case .emergencyStop, .staleReadings, .loopOverrun, .loopStall, .loopLate, .storageFailure:
                 .boot
             }
         }
@@ -110,6 +115,7 @@ public enum AlarmCondition: Int, Sendable, CaseIterable, CustomStringConvertible
         case .storageFailure: Policy(condition: self, priority: .medium, latching: true, reaction: .alarmOnly, meaning: "the session log cannot be written (disk full or failing); records are being lost")
         case .sensorDisagreement: Policy(condition: self, priority: .high, latching: true, reaction: .vent, meaning: "a chamber's two pressure transducers disagree (one has drifted, stuck or lost calibration)")
         case .unexplainedAir: Policy(condition: self, priority: .high, latching: true, reaction: .vent, meaning: "air keeps going into a held chamber without the pressure rising (torn bladder, or the sensor reads low)")
+        case .loopLate: Policy(condition: self, priority: .low, latching: false, reaction: .alarmOnly, meaning: "control loop ticks keep missing their period (the controller's computer is overloaded); each is harmless")
         }
     }
 
@@ -134,6 +140,7 @@ public enum AlarmCondition: Int, Sendable, CaseIterable, CustomStringConvertible
         case .storageFailure: "storage-failure"
         case .sensorDisagreement: "sensor-disagreement"
         case .unexplainedAir: "unexplained-air"
+        case .loopLate: "loop-late"
         }
     }
 

@@ -63,8 +63,15 @@ public struct SafetySettings: Sendable, Equatable {
     public var boostAllowance: Double = 10
     /// Sustained pressure: above ``ventedAbove`` continuously for longer than this (s).
     public var maxCompression: Double = 120
-    /// Loop overrun: a tick starting this late (s).
-    public var overrunAfter: Double = 0.005
+    /// Loop overrun (medium alarm): a tick starting this late (s). At the highest fill rate the
+    /// supervisor accepts (``maxRiseRate``, 300 mmHg/s) a tick 30 ms late overshoots by 9 mmHg,
+    /// most of the 10 mmHg between the highest target and the ceiling (docs/safety.md, "Loop
+    /// lateness").
+    public var overrunAfter: Double = 0.03
+    /// Loop late (low alarm): the share of ticks starting a whole period late or more, averaged
+    /// over ``lateAveraging`` s, above which the controller's computer is overloaded.
+    public var lateShare: Double = 0.01
+    public var lateAveraging: Double = 10
 
     public init() {}
 }

@@ -46,6 +46,9 @@ public struct SafetySupervisor: Sendable {
     var lastOutputs: BootOutputs
     /// Inlets of other limbs sharing this limb's pump on the current tick.
     var otherInlets = 0
+    /// Share of recent ticks that started a whole period late (moving average).
+    var lateTicks = 0.0
+    var lastPresentLate = false
 
     public init(settings: SafetySettings, chamberCount: Int, tickSeconds: Double) {
         self.settings = settings
@@ -68,8 +71,7 @@ public struct SafetySupervisor: Sendable {
         let out = command.outputs
         if inputs.emergencyStop { raise(.emergencyStop, AlarmDetail()) }
         if inputs.age > settings.staleAfter { raise(.staleReadings, AlarmDetail(value: inputs.age, limit: settings.staleAfter)) }
-        if lateness > settings.overrunAfter { raise(.loopOverrun, AlarmDetail(value: lateness, limit: settings.overrunAfter)) }
-        if lateness > settings.staleAfter { raise(.loopStall, AlarmDetail(value: lateness, limit: settings.staleAfter)) }
+        checkLateness(lateness)
         updateMeans(inputs.pressures)
         for c in 0..<chamberCount {
             checkSensor(c, time: time, reading: inputs.pressures[c], out: out, setPoint: command.setPoints[c])
@@ -96,6 +98,21 @@ public struct SafetySupervisor: Sendable {
         var powered = out
         powered.power = true
         return powered
+    }
+
+    /// Lateness (docs/safety.md, "Loop lateness"): less than a period is harmless; ticks that keep
+    /// missing their period are a low alarm (an overloaded computer); one tick later than
+    /// ``SafetySettings/overrunAfter`` a medium one; later than the stale-readings limit, nothing
+    /// watched the chambers for that long: vent.
+    mutating func checkLateness(_ lateness: Double) {
+        let missed: Double = lateness >= tick ? 1 : 0
+        lateTicks += (missed - lateTicks) * min(1, tick / settings.lateAveraging)
+        // Half the threshold to clear it, so a share hovering at the limit does not flap.
+        let wasLate = lastPresentLate
+        lastPresentLate = lateTicks > settings.lateShare || (wasLate && lateTicks > settings.lateShare / 2)
+        if lastPresentLate { raise(.loopLate, AlarmDetail(value: lateTicks, limit: settings.lateShare)) }
+        if lateness > settings.overrunAfter { raise(.loopOverrun, AlarmDetail(value: lateness, limit: settings.overrunAfter)) }
+        if lateness > settings.staleAfter { raise(.loopStall, AlarmDetail(value: lateness, limit: settings.staleAfter)) }
     }
 
     mutating func raise(_ c: AlarmCondition, _ d: AlarmDetail) {

@@ -49,7 +49,7 @@ final class Monitor: @unchecked Sendable {
 }
 
 /// Starts `body` on a new thread; returns the thread to join.
-func startThread(_ body: @escaping @Sendable () -> Void) -> pthread_t? {
+public func startThread(_ body: @escaping @Sendable () -> Void) -> pthread_t? {
     final class Box { let body: @Sendable () -> Void; init(_ b: @escaping @Sendable () -> Void) { body = b } }
     let box = Unmanaged.passRetained(Box(body)).toOpaque()
     var tid = pthread_t()
@@ -61,6 +61,7 @@ func startThread(_ body: @escaping @Sendable () -> Void) -> pthread_t? {
     }, box)
     if rc != 0 {
         Unmanaged<Box>.fromOpaque(box).release()
+        errno = rc
         return nil
     }
     return tid

@@ -38,16 +38,33 @@ public enum Speed: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// Paces the loop and reports how late each tick started.
+public protocol TickPacing {
+    /// Starts session time 0 now: called on the loop thread once everything is set up, so the
+    /// first tick is not late by the set-up's duration.
+    mutating func begin()
+    /// Sleeps until session time `t` is due (returns at once when running as fast as possible).
+    func wait(untilSessionTime t: Double)
+    /// How late (s) the tick for session time `t` starts.
+    func lateness(atSessionTime t: Double) -> Double
+    /// False when nothing is paced (as fast as possible): lateness means nothing.
+    var isPaced: Bool { get }
+}
+
 /// Paces ticks on absolute deadlines of CLOCK_MONOTONIC (`clock_nanosleep` with TIMER_ABSTIME), so
 /// a late tick does not shift every later one.
 struct Pacer: TickPacing {
     let speed: Speed
-    let start: timespec
+    private(set) var start: timespec
 
     init(speed: Speed) {
         self.speed = speed
         start = Self.now()
     }
+
+    mutating func begin() { start = Self.now() }
+
+    var isPaced: Bool { speed != .max }
 
     static func now() -> timespec {
         var ts = timespec()
