@@ -41,6 +41,8 @@ final class SessionLoop: @unchecked Sendable {
         writer.lockstep.load(ordering: .relaxed) ? failingAtMark : writer.failing.load(ordering: .relaxed)
     }
     var failingAtMark = false
+    /// The store did not make room within the storage timeout: the loop no longer waits for it.
+    var storageGaveUp = false
     /// The outputs of the last tick, for displays.
     var lastOutputs: BootOutputs
 
@@ -366,7 +368,7 @@ final class SessionLoop: @unchecked Sendable {
     /// the storage-failure alarm sounds), unless `waitForRoom` (lockstep, or therapy is over):
     /// then it waits for the writer, up to the storage timeout.
     func push(_ record: LogRecord, waitForRoom: Bool = false) {
-        let wait = waitForRoom || writer.lockstep.load(ordering: .relaxed)
+        let wait = (waitForRoom || writer.lockstep.load(ordering: .relaxed)) && !storageGaveUp
         if pendingLost.total > 0 {
             if ring.push(.lost(pendingLost, from: lostFrom, to: t)) {
                 pendingLost = LogLoss()
@@ -394,6 +396,7 @@ final class SessionLoop: @unchecked Sendable {
         while ring.count >= ring.capacity {
             if monotonicSeconds() > deadline {
                 writer.lockstep.store(false, ordering: .relaxed)
+                storageGaveUp = true
                 return false
             }
             writer.nudge()

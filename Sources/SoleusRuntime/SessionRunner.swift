@@ -165,7 +165,7 @@ public final class SessionRunner {
         let t = loop.t
         let cycles = loop.channels.map(\.controller.mainCyclesDone).max() ?? 0
         guard writer.finish(timeout: options.storageTimeout) else {
-            throw SessionLogError(description: "the session ran (\(reason.rawValue), \(formatFixed(t, decimals: 1)) s) and the boot was vented, but the session log has not answered for \(formatFixed(options.storageTimeout, decimals: 0)) s; what it has not written is lost. It will show as interrupted.")
+            throw SessionLogError(description: "the session ran (\(reason.rawValue), \(formatFixed(t, decimals: 1)) s) and the boot was vented, but the session log has not answered for \(formatFixed(options.storageTimeout, decimals: 1)) s; what it has not written is lost. It will show as interrupted.")
         }
         var health = writer.health
         health.ringLost.add(loop.pendingLost)

@@ -14,7 +14,7 @@ struct Soleus: ParsableCommand {
         commandName: "soleus",
         abstract: "Run, validate and review intermittent pneumatic compression sessions.",
         discussion: "Sessions are stored in SQLite under the data directory (--data, $SOLEUS_DATA, or ~/.local/share/soleus).",
-        subcommands: [Run.self, Validate.self, Sessions.self, Show.self, Export.self, ScenarioCommand.self, HW.self, Sim.self, Info.self]
+        subcommands: [Run.self, Validate.self, Sessions.self, Show.self, Export.self, ScenarioCommand.self, HW.self, Sim.self, Info.self, Bench.self]
     )
 }
 
