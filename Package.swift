@@ -19,6 +19,7 @@ let package = Package(
         // For the fuzzing package in Fuzz/ and the benchmarks in Benchmarks/.
         .library(name: "SoleusConfig", targets: ["SoleusConfig"]),
         .library(name: "SoleusCore", targets: ["SoleusCore"]),
+        .library(name: "SoleusRuntime", targets: ["SoleusRuntime"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

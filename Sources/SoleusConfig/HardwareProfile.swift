@@ -349,6 +349,15 @@ public enum HardwareProfileFile {
         let rule = PressureRateRule(parameters: p, ceiling: ceiling)
         if !explicit.contains("max_rise_rate_mmHg_s") { safety.maxRiseRate = rule.maxRiseRate }
         if !explicit.contains("max_fall_rate_mmHg_s") { safety.maxFallRate = rule.maxFallRate }
+        // A late tick leaves a filling chamber's inlet open: at the rise limit (twice the
+        // garment's fastest healthy rise) 10 mmHg of overshoot, the headroom below the ceiling,
+        // is where lateness starts to matter; always short of the stale-readings limit, where
+        // the high loop-stall takes over (docs/safety.md, "Loop lateness").
+        if !explicit.contains("overrun_after_s") {
+            let range = SafetyThreshold.named("overrun_after_s")?.range ?? 0.001...0.05
+            let derived = min(SafetySettings.lateOvershoot / safety.maxRiseRate, 0.9 * safety.staleAfter)
+            safety.overrunAfter = min(max(derived, range.lowerBound), range.upperBound)
+        }
         if !explicit.contains("frozen_quiet_s") && p.sensorNoise > 0 && p.sensorNoise >= p.sensorResolution {
             safety.frozenQuiet = PressureRateRule.frozenQuietSeconds
         }

@@ -65,6 +65,12 @@ final class SessionLoop: @unchecked Sendable {
     var timing: LoopTiming
 
     var backend: BootBackend { runner.backend }
+    /// Faster than real time (`--speed N`) the loop's wall-clock lateness has no physical meaning:
+    /// the simulated boot moves only when it is read. It is measured and shown, not alarmed.
+    var judgesLateness: Bool {
+        if case .factor = options.speed { return false }
+        return true
+    }
     var options: SessionRunner.Options { runner.options }
 
     init(runner: SessionRunner, ring: LogRing, writer: SessionLogWriter, board: StatusBoard, pacing: TickPacing,
@@ -132,7 +138,7 @@ final class SessionLoop: @unchecked Sendable {
             t = Double(k) * tick
             let lateness = pacing.lateness(atSessionTime: t)
             if pacing.isPaced { histogram.add(lateness) }
-            guard step(lateness: lateness) else { return }
+            guard step(lateness: judgesLateness ? lateness : 0) else { return }
             k += 1
             pacing.wait(untilSessionTime: Double(k) * tick)
         }

@@ -99,6 +99,13 @@ public struct SessionEnd: Sendable, Equatable {
     /// Session time at the end, including the final vent (s).
     public var duration: Double
     public var cyclesCompleted: Int
+
+    public init(reason: EndReason, detail: String, duration: Double, cyclesCompleted: Int) {
+        self.reason = reason
+        self.detail = detail
+        self.duration = duration
+        self.cyclesCompleted = cyclesCompleted
+    }
 }
 
 /// A batch of log records handed to the sink.

@@ -126,17 +126,16 @@ public struct BootPhysics: Sendable {
 
     mutating func step() {
         if steps >= pendingAt { actual = pending }
-        let params = parameters
         let openInlets = effectiveInlets()
         // Each drive's pump is shared by the open inlets it feeds.
         var sharing = InlineArray<8, Int>(repeating: 0)
-        for c in 0..<chamberCount where openInlets.contains(index: c) { sharing[params.drive(of: c) & 7] += 1 }
+        for c in 0..<chamberCount where openInlets.contains(index: c) { sharing[parameters.drive(of: c) & 7] += 1 }
         for c in 0..<chamberCount {
-            let drive = params.drive(of: c) & 7
+            let drive = parameters.drive(of: c) & 7
             // A welded pump relay (pumpStuckOn) is drive 0's.
             let pumpOn = powered(drive: drive) && (actual.pumps.contains(drive: drive) || (faults.pumpStuckOn && drive == 0)) && !faults.pumpDead
-            let share = sharing[drive] > 0 ? params.pumpMaxFlow * faults.pumpStrength / Double(sharing[drive]) : 0
-            var ch = params.chambers[c]
+            let share = sharing[drive] > 0 ? parameters.pumpMaxFlow * faults.pumpStrength / Double(sharing[drive]) : 0
+            var ch = parameters.chambers[c]
             ch.volumeL *= 1 - min(max(faults.squeeze[c], 0), 0.9)
             let p = pressure[c]
             // The valves feed the bladder, or only the hose when it is kinked.
@@ -144,7 +143,7 @@ public struct BootPhysics: Sendable {
             let pv = occluded ? sensedPressure[c] : p
             var qv = 0.0
             if pumpOn && openInlets.contains(index: c) { qv += inletFlow(share: share, chamberPressure: pv) }
-            if effectiveExhaust(c) { qv -= params.exhaustOrifice * orificeLaw(pv) }
+            if effectiveExhaust(c) { qv -= parameters.exhaustOrifice * orificeLaw(pv) }
             var q = -(ch.leak + faults.leak[c]) * orificeLaw(p)
             if occluded {
                 hoseAir[c] = max(hoseAir[c] + qv * h, Self.hoseVolume)

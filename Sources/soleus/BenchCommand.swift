@@ -20,7 +20,7 @@ struct Bench: ParsableCommand {
     /// CPU seconds (user + system) of this process so far.
     static func cpuSeconds() -> Double {
         var u = rusage()
-        getrusage(RUSAGE_SELF, &u)
+        getrusage(RUSAGE_SELF.rawValue, &u)
         return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
     }
 
@@ -90,12 +90,20 @@ struct Bench: ParsableCommand {
             let prepared = try PreparedSession.load(protocolPath: protocolFile, profilePath: hardware)
             let dir = NSTemporaryDirectory() + "soleus-bench-sim-\(getpid())"
             defer { try? FileManager.default.removeItem(atPath: dir) }
-            let sink: SessionSink = sqlite ? try SessionStore(directory: dir) : MemorySessionLog()
+            let memory = MemorySessionLog()
+            let sink: SessionSink = sqlite ? try SessionStore(directory: dir) : memory
             let backend = try prepared.makeBackend()
             let cpu0 = Bench.cpuSeconds(), wall0 = monotonicSeconds()
             let result = try prepared.runner(backend: backend, sink: sink, options: .init(speed: .max)).run()
             let cpu = Bench.cpuSeconds() - cpu0, wall = monotonicSeconds() - wall0
-            let physics = prepared.profile.model?.physicsRate ?? 0
+            guard case .simulated(let model) = prepared.profile.backend else { throw CLIError("\(hardware) is not a simulated boot") }
+            let physics = model.physicsRate
+            if !sqlite {
+                let replay = try Bench.replay(memory.samples, on: model, tick: prepared.profile.regulator.tickSeconds, until: result.end.duration)
+                print("simulator_cpu_s \(formatFixed(replay, decimals: 3))")
+                print("simulator_factor \(Int((result.end.duration / replay).rounded()))")
+                print("# the simulated boot alone (physics at \(Int(physics)) Hz, sensors read every tick, the session's outputs replayed): \(formatFixed(replay, decimals: 3)) s of CPU, \(Int((result.end.duration / replay).rounded()))× real time")
+            }
             print("chambers \(prepared.profile.boot.chambers.count)")
             print("physics_hz \(Int(physics))")
             print("simulated_s \(formatFixed(result.end.duration, decimals: 1))")
@@ -104,6 +112,24 @@ struct Bench: ParsableCommand {
             print("realtime_factor \(Int((result.end.duration / cpu).rounded()))")
             print("# \(formatFixed(result.end.duration / 60, decimals: 1)) simulated minutes (\(result.end.reason.rawValue)) in \(formatFixed(cpu, decimals: 3)) s of CPU, logging \(sqlite ? "to SQLite" : "in memory"): \(Int((result.end.duration / cpu).rounded()))× real time")
         }
+    }
+
+    /// Drives a fresh simulated boot with a session's outputs (from its samples) as the loop
+    /// would: read every tick, write every tick. Returns the CPU seconds of this thread.
+    static func replay(_ samples: [SessionSample], on model: BootParameters, tick: Double, until end: Double) throws -> Double {
+        let boot = SimulatedBoot(parameters: model)
+        var ts0 = timespec(), ts1 = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts0)
+        var i = 0, k = 0
+        while Double(k) * tick <= end {
+            let t = Double(k) * tick
+            while i + 1 < samples.count && samples[i + 1].time <= t + 1e-9 { i += 1 }
+            _ = try boot.read(at: t)
+            try boot.write(samples.isEmpty ? .vented(chamberCount: boot.chamberCount) : samples[i].outputs)
+            k += 1
+        }
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts1)
+        return Double(ts1.tv_sec - ts0.tv_sec) + Double(ts1.tv_nsec - ts0.tv_nsec) / 1e9
     }
 
     struct Modbus: ParsableCommand {

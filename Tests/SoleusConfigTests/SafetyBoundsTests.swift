@@ -94,3 +94,23 @@ import SoleusSimulation
         }
     }
 }
+
+/// docs/safety.md, "Loop lateness": the medium loop-overrun threshold follows the garment's rise
+/// limit (10 mmHg of overshoot), short of the stale-readings limit, unless the profile sets it.
+@Suite struct OverrunThresholdTests {
+    func profile(_ name: String) throws -> HardwareProfile {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return try HardwareProfileFile.load(path: root.appendingPathComponent("hardware/\(name)").path)
+    }
+
+    @Test func theThresholdIsTheTimeToOvershootTenMmHgAtTheRiseLimit() throws {
+        let dvt = try profile("sim-3-dvt.toml").safety
+        // 10 mmHg at the DVT garment's 73 mmHg/s is 137 ms: capped at 0.9 × 100 ms.
+        #expect(dvt.maxRiseRate < 100)
+        #expect(abs(dvt.overrunAfter - 0.09) < 1e-9)
+        let foot = try profile("sim-1-foot.toml").safety
+        #expect(foot.maxRiseRate > 300)
+        #expect(abs(foot.overrunAfter - 10 / foot.maxRiseRate) < 1e-9)
+        #expect(foot.overrunAfter < foot.staleAfter)
+    }
+}

@@ -1,5 +1,32 @@
 import Benchmark
+import SoleusConfig
 import SoleusCore
+@_spi(Benchmarks) import SoleusRuntime
+
+/// The repository's root, from this file's path.
+let root: String = {
+    var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
+    parts.removeLast(4)
+    return parts.joined(separator: "/")
+}()
+
+/// The session loop's whole tick as the loop thread runs it, on a shipped protocol and its
+/// simulated boot: physics and sensors, controller, supervisor, outputs, records handed to the
+/// ring. 1000 ticks per iteration, at most 100 iterations (well inside the 30-minute session).
+func sessionTickBenchmark(protocolFile: String, profile: String) -> (Benchmark) -> Void {
+    { benchmark in
+        let ticker: SessionTicker
+        do {
+            ticker = try SessionTicker(try PreparedSession.load(protocolPath: root + "/" + protocolFile, profilePath: root + "/" + profile))
+        } catch {
+            fatalError("cannot prepare \(protocolFile): \(error)")
+        }
+        // Into the session: cycles running, summaries and events flowing.
+        for _ in 0..<6000 { _ = ticker.tick() }
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations { blackHole(ticker.tick()) }
+    }
+}
 
 /// One control tick as the session loop runs it: the controller's step, then the supervisor's
 /// check, on a sequential gradient program of `n` chambers mid-cycle (chambers filling, holding
@@ -54,5 +81,10 @@ let benchmarks: @Sendable () -> Void = {
         maxDuration: .seconds(3))
     for n in [3, 8, 24, 32] {
         Benchmark("control tick, \(n) chambers", closure: tickBenchmark(chambers: n))
+    }
+    let sessions = [("protocols/dvt-3-chamber.toml", "hardware/sim-3-dvt.toml", 3), ("protocols/lymphoedema-8-chamber.toml", "hardware/sim-8-lymph.toml", 8)]
+    for (p, h, n) in sessions {
+        Benchmark("session loop tick, \(n) chambers", configuration: .init(maxDuration: .seconds(3), maxIterations: 100),
+                  closure: sessionTickBenchmark(protocolFile: p, profile: h))
     }
 }

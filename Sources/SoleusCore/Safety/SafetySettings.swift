@@ -64,10 +64,12 @@ public struct SafetySettings: Sendable, Equatable {
     /// Sustained pressure: above ``ventedAbove`` continuously for longer than this (s).
     public var maxCompression: Double = 120
     /// Loop overrun (medium alarm): a tick starting this late (s). At the highest fill rate the
-    /// supervisor accepts (``maxRiseRate``, 300 mmHg/s) a tick 30 ms late overshoots by 9 mmHg,
-    /// most of the 10 mmHg between the highest target and the ceiling (docs/safety.md, "Loop
-    /// lateness").
-    public var overrunAfter: Double = 0.03
+    /// supervisor accepts (``maxRiseRate``, 300 mmHg/s) a tick 33 ms late overshoots by
+    /// ``lateOvershoot``, the 10 mmHg between the highest target and the ceiling (docs/safety.md,
+    /// "Loop lateness"). Profiles with a garment model derive it from their own rise limit.
+    public var overrunAfter: Double = 0.033
+    /// The overshoot a late tick may cause before it is worth a medium alarm (mmHg).
+    public static let lateOvershoot = 10.0
     /// Loop late (low alarm): the share of ticks starting a whole period late or more, averaged
     /// over ``lateAveraging`` s, above which the controller's computer is overloaded.
     public var lateShare: Double = 0.01

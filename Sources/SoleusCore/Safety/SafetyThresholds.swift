@@ -71,7 +71,7 @@ public struct SafetyThreshold: Sendable {
         .init("gradient_band_mmHg", "mmHg", 3...15, "above the controller's gradient allowance (2.5 mmHg); at most 15 so the gradient still means something", \.gradientBand),
         .init("gradient_debounce_s", "s", 0.1...2, "tolerates valve timing between neighbours", \.gradientDebounce),
         .init("boost_allowance_mmHg", "mmHg", 0...10, "the most a boost zone may exceed its distal neighbour in the hold; 10 mmHg is the recovery devices' boost, and no more is ever allowed", \.boostAllowance),
-        .init("overrun_after_s", "s", 0.001...0.05, "a tick this late raises the medium loop-overrun alarm: at 300 mmHg/s a 50 ms late tick overshoots 15 mmHg; always below the stale-readings limit", \.overrunAfter),
+        .init("overrun_after_s", "s", 0.001...0.225, "a tick this late raises the medium loop-overrun alarm; derived as 10 mmHg ÷ the rise limit (33 ms at 300 mmHg/s), at most 0.9 × the stale-readings limit, and always below it", \.overrunAfter),
         .init("late_share", "share", 0.001...0.2, "ticks a whole period late, as a share over the averaging time, that mean an overloaded computer (low loop-late alarm); each one alone is harmless", \.lateShare),
         .init("late_averaging_s", "s", 1...60, "the time over which late ticks are counted; shorter alarms on one burst of load", \.lateAveraging),
         .init("max_rise_rate_mmHg_s", "mmHg/s", 50...20000, "overrides the rise limit derived from the pump and garment (docs/safety.md, section Rate limits)", \.maxRiseRate),
