@@ -20,7 +20,7 @@ public struct RealtimeSetup: Sendable, Equatable, CustomStringConvertible {
     public var granted: Bool { requestedPriority == nil || (priority != nil && memoryLocked) }
 
     public var description: String {
-        guard let asked = requestedPriority else { return "real-time scheduling not requested (simulated speed): the loop runs at normal priority" }
+        guard let asked = requestedPriority else { return "real-time scheduling not requested (a simulated speed, or --rt-priority 0): the loop runs at normal priority" }
         if granted { return "real-time: loop thread at SCHED_FIFO priority \(asked), memory locked" }
         let got = (priority.map { "SCHED_FIFO priority \($0)" } ?? "normal priority") + (memoryLocked ? ", memory locked" : ", memory not locked")
         return "real-time NOT granted (\(problems.joined(separator: "; "))): the loop runs at \(got) and may be late under load; grant CAP_SYS_NICE and CAP_IPC_LOCK (systemd: LimitRTPRIO=99, LimitMEMLOCK=infinity) or run as root"
