@@ -43,8 +43,9 @@ final class SessionLoop: @unchecked Sendable {
     var failingAtMark = false
     /// The store did not make room within the storage timeout: the loop no longer waits for it.
     var storageGaveUp = false
-    /// The outputs of the last tick, for displays.
+    /// The outputs and readings of the last tick, for displays.
     var lastOutputs: BootOutputs
+    var lastPressures = ChamberValues()
 
     /// Ring losses: in all, and not yet reported in the log.
     var lost = LogLoss()
@@ -455,7 +456,8 @@ final class SessionLoop: @unchecked Sendable {
         p.part = channels[lead].controller.part
         p.cycle = channels[lead].controller.cycleNumber
         p.set = channels[lead].controller.setNumber
-        if let inputs { p.pressures = inputs.pressures }
+        if let inputs { lastPressures = inputs.pressures }
+        p.pressures = lastPressures
         p.outputs = lastOutputs
         p.highestAlarm = alarms.highest
         return p

@@ -415,7 +415,9 @@ func serveSimulator(port: Int, extra: [String] = []) throws -> Peer {
         #expect(sim.waitFor("ready tcp://"), "\(sim.output)")
         let run = try Peer.soleus(["run", try shortDVT(), "--hardware", profile, "--modbus", "tcp://127.0.0.1:\(port)", "--data", CLI.tempDir(), "--quiet"])
         #expect(run.waitFor("Ctrl-C stops"), "\(run.output)")
-        usleep(2_500_000)
+        // About 1 s into the session the ankle is still filling and nothing is due to change
+        // until it reaches its target (about 1.5 s); at 2.5 s the calf's inflate would race the kill.
+        usleep(1_000_000)
         let before = sim.output
         run.kill(SIGKILL)
         usleep(1_500_000)

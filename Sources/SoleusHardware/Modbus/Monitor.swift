@@ -3,13 +3,19 @@ import Glibc
 #endif
 
 /// A mutex with a condition variable on CLOCK_MONOTONIC, for the mailboxes between the control
-/// loop and an I/O thread. Critical sections only copy a few values.
+/// loop and an I/O thread. Critical sections only copy a few values. The mutex inherits priority:
+/// when the real-time loop waits for it, the I/O thread holding it runs at the loop's priority
+/// until it lets go, so a CPU hog cannot keep the loop waiting behind it (priority inversion).
 final class Monitor: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
     init() {
-        pthread_mutex_init(mutex, nil)
+        var mutexAttr = pthread_mutexattr_t()
+        pthread_mutexattr_init(&mutexAttr)
+        pthread_mutexattr_setprotocol(&mutexAttr, Int32(PTHREAD_PRIO_INHERIT))
+        pthread_mutex_init(mutex, &mutexAttr)
+        pthread_mutexattr_destroy(&mutexAttr)
         var attr = pthread_condattr_t()
         pthread_condattr_init(&attr)
         pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
