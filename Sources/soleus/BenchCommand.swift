@@ -50,6 +50,12 @@ struct Bench: ParsableCommand {
         @Option(name: .long, help: "Simulated hardware profile (TOML).")
         var hardware = "hardware/sim-3-dvt.toml"
 
+        func validate() throws {
+            if !(10...1000).contains(rateHz) { throw ValidationError("--rate-hz must be between 10 and 1000, not \(rateHz)") }
+            if !(seconds > 0 && seconds <= 86_400) { throw ValidationError("--seconds must be above 0 and at most 86400, not \(seconds)") }
+            if !(0...99).contains(priority) { throw ValidationError("--priority must be between 0 and 99, not \(priority)") }
+        }
+
         func run() throws {
             let path = try Bench.profile(hardware, rateHz: rateHz)
             defer { unlink(path) }
@@ -145,6 +151,11 @@ struct Bench: ParsableCommand {
         @Option(name: .long, help: "Seconds of session to count transactions per tick.")
         var seconds = 10.0
 
+        func validate() throws {
+            if !(1...1_000_000).contains(transactions) { throw ValidationError("--transactions must be between 1 and 1000000, not \(transactions)") }
+            if !(seconds > 0 && seconds <= 3600) { throw ValidationError("--seconds must be above 0 and at most 3600, not \(seconds)") }
+        }
+
         func run() throws {
             let profile = try HardwareProfileFile.load(path: hardware).overridingModbus(modbus)
             guard let wiring = profile.wiring, let settings = wiring.modbus else { throw CLIError("\(hardware) has no [modbus] link") }
@@ -152,20 +163,24 @@ struct Bench: ParsableCommand {
             guard let module = map.modules.first(where: { $0.inputSpan != nil || $0.holdingSpan != nil }), let span = module.inputSpan ?? module.holdingSpan else {
                 throw CLIError("\(hardware): no module with pressure registers to read")
             }
-            let context = try ModbusContext(settings.endpoint)
-            try context.connect()
-            try context.setUnit(module.module.unit)
-            context.setTimeout(1)
             var rtts: [Double] = []
             rtts.reserveCapacity(transactions)
             let buffer = UnsafeMutableBufferPointer<UInt16>.allocate(capacity: span.count)
             defer { buffer.deallocate() }
-            for _ in 0..<transactions {
-                let t0 = monotonicSeconds()
-                try context.readRegisters(input: module.inputSpan != nil, start: span.lowerBound, into: buffer)
-                rtts.append(monotonicSeconds() - t0)
+            do {
+                let context = try ModbusContext(settings.endpoint)
+                defer { context.close() }
+                try context.connect()
+                try context.setUnit(module.module.unit)
+                context.setTimeout(1)
+                for _ in 0..<transactions {
+                    let t0 = monotonicSeconds()
+                    try context.readRegisters(input: module.inputSpan != nil, start: span.lowerBound, into: buffer)
+                    rtts.append(monotonicSeconds() - t0)
+                }
+            } catch {
+                throw CLIError("modbus \(settings.endpoint) module \(module.module.name) (unit \(module.module.unit)): \(error) after \(rtts.count) of \(transactions) reads; is a device (e.g. `soleus sim serve --hardware \(hardware) --listen \(settings.endpoint)`) answering there?")
             }
-            context.close()
             rtts.sort()
             func q(_ p: Double) -> Double { rtts[min(rtts.count - 1, Int((p * Double(rtts.count)).rounded(.up)) - 1)] }
             print("rtt_p50_us \(Int((q(0.5) * 1e6).rounded()))")
@@ -202,6 +217,11 @@ struct Bench: ParsableCommand {
         var chambers = 8
         @Option(name: .long, help: "Session minutes.")
         var minutes = 60.0
+
+        func validate() throws {
+            if !(1...maxChambers).contains(chambers) { throw ValidationError("--chambers must be between 1 and \(maxChambers), not \(chambers)") }
+            if !(minutes >= 1.0 / 60 && minutes <= 600) { throw ValidationError("--minutes must be between 1/60 and 600, not \(minutes)") }
+        }
 
         func run() throws {
             let store = try SessionStore(directory: data)

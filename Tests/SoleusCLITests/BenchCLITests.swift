@@ -41,4 +41,22 @@ import Testing
         for k in ["p50_us", "p99_us", "p999_us", "max_us", "overruns", "alarms"] { #expect(v[k] != nil, "\(k)") }
         #expect(r.stdout.contains("# real-time scheduling not requested (a simulated speed, or --rt-priority 0)"))
     }
+
+    @Test(arguments: [
+        (["bench", "loop", "--rate-hz", "5000"], "--rate-hz must be between 10 and 1000, not 5000"),
+        (["bench", "loop", "--seconds", "nan"], "--seconds must be above 0"),
+        (["bench", "store", "--data", "/tmp/x", "--chambers", "40"], "--chambers must be between 1 and 32, not 40"),
+        (["bench", "modbus", "--modbus", "tcp://127.0.0.1:1", "--transactions", "0"], "--transactions must be between 1 and 1000000, not 0"),
+    ])
+    func badArgumentsAreNamedNotCrashes(args: [String], message: String) throws {
+        let r = try CLI.run(args)
+        #expect(r.status != 0)
+        #expect(r.stderr.contains(message), "\(r.stderr)")
+    }
+
+    @Test func anUnreachableModbusDeviceIsNamedWithItsEndpointAndModule() throws {
+        let r = try CLI.run(["bench", "modbus", "--modbus", "tcp://127.0.0.1:1"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("modbus tcp://127.0.0.1:1 module coupler (unit 1): Connection refused after 0 of 2000 reads"), "\(r.stderr)")
+    }
 }
