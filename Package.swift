@@ -15,6 +15,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "soleus", targets: ["soleus"]),
+        .executable(name: "soleusd", targets: ["soleusd"]),
         .executable(name: "soleus-toml-decode", targets: ["soleus-toml-decode"]),
         // For the fuzzing package in Fuzz/ and the benchmarks in Benchmarks/.
         .library(name: "SoleusConfig", targets: ["SoleusConfig"]),
@@ -25,6 +26,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // System C libraries (Debian bookworm: libgpiod 1.6 = v1 API, libmodbus 3.1).
@@ -49,11 +55,42 @@ let package = Package(
             ],
             swiftSettings: optimisedInDebug
         ),
+        // The therapy side of the daemon: one session at a time, its command channel, the watchdog.
+        .target(
+            name: "SoleusDaemon",
+            dependencies: ["SoleusCore", "SoleusConfig", "SoleusRuntime", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: optimisedInDebug
+        ),
+        // The daemon's API side (its own process): HTTP on Hummingbird, talking to the therapy side.
+        .target(
+            name: "SoleusAPI",
+            dependencies: [
+                "SoleusCore", "SoleusConfig", "SoleusRuntime", "SoleusDaemon",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: optimisedInDebug
+        ),
         .executableTarget(
             name: "soleus",
             dependencies: [
                 "SoleusCore", "SoleusConfig", "SoleusHardware", "SoleusSimulation", "SoleusRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: optimisedInDebug
+        ),
+        .executableTarget(
+            name: "soleusd",
+            dependencies: [
+                "SoleusCore", "SoleusConfig", "SoleusRuntime", "SoleusDaemon", "SoleusAPI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: optimisedInDebug
         ),
@@ -63,6 +100,8 @@ let package = Package(
 
         .testTarget(name: "SoleusCoreTests", dependencies: ["SoleusCore"], swiftSettings: optimisedInDebug),
         .testTarget(name: "SoleusCLITests", dependencies: ["soleus"], swiftSettings: optimisedInDebug),
+        // Runs the daemon and the CLI binaries as a user would.
+        .testTarget(name: "SoleusDaemonTests", dependencies: ["soleus", "soleusd", "SoleusRuntime"], swiftSettings: optimisedInDebug),
         .testTarget(name: "SoleusConfigTests", dependencies: ["SoleusConfig"], swiftSettings: optimisedInDebug),
         .testTarget(name: "SoleusHardwareTests", dependencies: ["SoleusHardware", "SoleusTestSupport"], swiftSettings: optimisedInDebug),
         .testTarget(name: "SoleusSimulationTests", dependencies: ["SoleusSimulation"], swiftSettings: optimisedInDebug),

@@ -197,6 +197,10 @@ struct LogFormatter: Sendable {
                 return SessionEvent(time: t, cycle: cycle, kind: "audio-paused", message: "alarm audio paused for \(Int(AlarmManager.audioPauseSeconds)) s")
             case .stop:
                 return SessionEvent(time: t, cycle: cycle, kind: "operator-stop", message: "stopped by the operator")
+            case .pause:
+                return SessionEvent(time: t, cycle: cycle, kind: "operator-pause", message: "paused by the operator: every chamber vents until resumed")
+            case .resume:
+                return SessionEvent(time: t, cycle: cycle, kind: "operator-resume", message: "resumed by the operator")
             }
         case .limbVented(let i, let cause, _, let t, let cycle):
             let others = limbs.indices.filter { $0 != i }.map { limbs[$0] }.joined(separator: ", ")

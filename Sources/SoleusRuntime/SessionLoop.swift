@@ -290,6 +290,15 @@ final class SessionLoop: @unchecked Sendable {
         case .acknowledge: for c in alarms.acknowledge() { concerned.insert(c) }
         case .reset: for c in alarms.reset() { concerned.insert(c) }
         case .pauseAudio: alarms.pauseAudio(at: t)
+        case .pause:
+            // Every limb's controller vents and holds; the supervisors keep checking.
+            var any = false
+            for i in channels.indices where channels[i].controller.pause(at: t) { any = true }
+            if !any { return true }
+        case .resume:
+            var any = false
+            for i in channels.indices where channels[i].controller.resume(at: t) { any = true }
+            if !any { return true }
         }
         push(.command(cmd, time: t, cycle: cycleNow(), alarms: concerned))
         return true
@@ -460,6 +469,14 @@ final class SessionLoop: @unchecked Sendable {
         p.pressures = lastPressures
         p.outputs = lastOutputs
         p.highestAlarm = alarms.highest
+        p.paused = channels.contains { $0.controller.isPaused }
+        p.audioPausedUntil = alarms.audioPausedUntil
+        for c in AlarmCondition.allCases {
+            guard let a = alarms.alarm(c) else { continue }
+            p.alarmsShown.insert(a.condition)
+            if a.active { p.alarmsActive.insert(a.condition) }
+            if a.acknowledged { p.alarmsAcknowledged.insert(a.condition) }
+        }
         return p
     }
 }

@@ -8,6 +8,10 @@ public enum OperatorCommand: String, Sendable, Equatable {
     case acknowledge
     case reset
     case pauseAudio = "pause-audio"
+    /// Vent every chamber and hold the program until ``resume``; the session goes on.
+    case pause
+    /// Carry on after ``pause`` with a new cycle.
+    case resume
 }
 
 /// One alarm raised during a session.
@@ -262,6 +266,8 @@ func describe(_ e: ControlEvent, names: [String]) -> String {
     case .cycleEnded: return "cycle \(e.cycle) ends"
     case .overrun: return "cycle \(e.cycle) released later than its period; the next cycle starts late"
     case .setRest: return "rest between sets"
+    case .paused: return "therapy paused by the operator: cycle \(e.cycle) abandoned, every chamber vents"
+    case .resumed: return "therapy resumed: a new cycle starts"
     case .finished: return "protocol finished"
     }
 }

@@ -25,6 +25,17 @@ public struct PreparedSession: Sendable {
         return PreparedSession(plan: plan, profile: profile, protocolPath: protocolPath, protocolText: text, timingWarnings: warnings)
     }
 
+    /// Prepares a session from protocol text already in memory (the daemon's protocol library),
+    /// validated against `profile`; errors name `label`. A single-limb protocol on a boot of two
+    /// runs on `limb`, or on the first limb when none is given.
+    public static func prepare(protocolText: String, label: String, profile: HardwareProfile, level: Int? = nil, limb: String? = nil) throws(ConfigError) -> PreparedSession {
+        let proto = try ProtocolFile.parse(protocolText, file: label)
+        let chosen = limb ?? (proto.limbs == .single && profile.boot.limbs.count > 1 ? profile.boot.limbs[0].name : nil)
+        let plan = try ProtocolFile.plan(protocolText, file: label, for: profile.boot, level: level, limb: chosen)
+        let warnings = try profile.checkTiming(of: plan, file: label)
+        return PreparedSession(plan: plan, profile: profile, protocolPath: label, protocolText: protocolText, timingWarnings: warnings)
+    }
+
     /// Creates the backend the profile selects. Real hardware is opened here: every line
     /// requested with the vented state, every module answering once, or a clear error.
     public func makeBackend(seed: UInt64? = nil) throws(HardwareError) -> BootBackend {

@@ -149,13 +149,26 @@ public final class SessionStore: SessionSink, Sendable {
                 CREATE INDEX sample_session ON sample(session_id, t);
                 """)
         }
+        m.registerMigration("v2-protocol-library") { db in
+            // Protocols uploaded to the daemon. A session keeps its own copy of the text it ran,
+            // so deleting a protocol never changes what a session record says.
+            try db.execute(sql: """
+                CREATE TABLE protocol (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    name TEXT NOT NULL UNIQUE,
+                    text TEXT NOT NULL,
+                    sha256 TEXT NOT NULL,
+                    uploaded_at TEXT NOT NULL
+                );
+                """)
+        }
         return m
     }
 
     // MARK: writing (SessionSink)
 
     public func begin(_ h: SessionHeader) throws -> Int64 {
-        let hash = SHA256.hash(data: Data(h.protocolText.utf8)).map { String(format: "%02x", $0) }.joined()
+        let hash = Self.sha256(h.protocolText)
         let id: Int64
         do {
             id = try db.write { db in
@@ -277,6 +290,28 @@ public final class SessionStore: SessionSink, Sendable {
         public var chambers: [String]
         public var speed: String
         public var level: Int?
+
+        public init(id: Int64, startedAt: String, endedAt: String?, endReason: String?, endDetail: String?, duration: Double?, cyclesCompleted: Int?,
+                    protocolName: String, protocolPath: String, protocolText: String, protocolSHA256: String, profileName: String, profilePath: String,
+                    backend: String, chambers: [String], speed: String, level: Int?) {
+            self.id = id
+            self.startedAt = startedAt
+            self.endedAt = endedAt
+            self.endReason = endReason
+            self.endDetail = endDetail
+            self.duration = duration
+            self.cyclesCompleted = cyclesCompleted
+            self.protocolName = protocolName
+            self.protocolPath = protocolPath
+            self.protocolText = protocolText
+            self.protocolSHA256 = protocolSHA256
+            self.profileName = profileName
+            self.profilePath = profilePath
+            self.backend = backend
+            self.chambers = chambers
+            self.speed = speed
+            self.level = level
+        }
     }
 
     /// Decodes a session row. Every column is checked, so a damaged value is an error naming the
@@ -342,8 +377,13 @@ public final class SessionStore: SessionSink, Sendable {
 
     /// Calls `body` for every sample of session `id` in time order, without loading them all.
     public func forEachSample(_ id: Int64, _ body: (SessionSample) throws -> Void) throws {
+        try forEachSample(id, after: -.infinity, limit: -1, body)
+    }
+
+    /// Samples later than `after`, at most `limit` of them (−1: all).
+    func forEachSample(_ id: Int64, after: Double, limit: Int, _ body: (SessionSample) throws -> Void) throws {
         try reading("read the samples of session \(id) from") { db in
-            let cursor = try Row.fetchCursor(db, sql: "SELECT t, pressures, pump, inlets, exhausts FROM sample WHERE session_id = ? ORDER BY t", arguments: [id])
+            let cursor = try Row.fetchCursor(db, sql: "SELECT t, pressures, pump, inlets, exhausts FROM sample WHERE session_id = ? AND t > ? ORDER BY t LIMIT ?", arguments: [id, after, limit])
             while let r = try cursor.next() {
                 let row = RowDecoder(row: r, what: "a sample of session \(id)")
                 let blob: Data = try row.value("pressures")
@@ -370,7 +410,7 @@ public final class SessionStore: SessionSink, Sendable {
     }
 
     /// A read, with SQLite's errors (a damaged file, a disk error) explained.
-    private func reading<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
+    func reading<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
         do { return try db.read(body) } catch let e as StoreError { throw e } catch {
             throw StoreError(Self.explain(error, path: path, doing: what))
         }
@@ -398,6 +438,10 @@ public final class SessionStore: SessionSink, Sendable {
             out[c] = Double(Float32(bitPattern: bits))
         }
         return out
+    }
+
+    static func sha256(_ text: String) -> String {
+        SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
     static func timestamp() -> String {

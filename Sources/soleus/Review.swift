@@ -107,47 +107,16 @@ struct Export: ParsableCommand {
             buffer += line + "\n"
             if buffer.utf8.count > 1 << 16 { try out.write(contentsOf: Data(buffer.utf8)); buffer = "" }
         }
-        let names = s.chambers
+        let text = SampleText(chambers: s.chambers)
         switch format {
         case .csv:
-            try emit((["t_s"] + names.map { "\($0)_mmHg" } + ["pump"] + names.flatMap { ["\($0)_inlet", "\($0)_exhaust"] }).joined(separator: ","))
-            try store.forEachSample(id) { x in
-                var cols = [formatFixed(x.time, decimals: 3)]
-                for c in names.indices { cols.append(formatFixed(x.pressures[c], decimals: 2)) }
-                cols.append(x.outputs.pump ? "1" : "0")
-                for c in names.indices {
-                    cols.append(x.outputs.inlets.contains(index: c) ? "1" : "0")
-                    cols.append(x.outputs.exhausts.contains(index: c) ? "1" : "0")
-                }
-                try emit(cols.joined(separator: ","))
-            }
+            try emit(text.csvHeader)
+            try store.forEachSample(id) { try emit(text.csv($0)) }
         case .jsonl:
-            let quoted = names.map(jsonQuoted)
-            try store.forEachSample(id) { x in
-                let p = names.indices.map { "\(quoted[$0]):\(jsonNumber(x.pressures[$0], decimals: 2))" }.joined(separator: ",")
-                let inl = names.indices.filter { x.outputs.inlets.contains(index: $0) }.map { quoted[$0] }.joined(separator: ",")
-                let exh = names.indices.filter { x.outputs.exhausts.contains(index: $0) }.map { quoted[$0] }.joined(separator: ",")
-                try emit("{\"t_s\":\(jsonNumber(x.time, decimals: 3)),\"mmHg\":{\(p)},\"pump\":\(x.outputs.pump),\"inlets_open\":[\(inl)],\"exhausts_open\":[\(exh)]}")
-            }
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.sortedKeys]
-            for e in try store.events(id) {
-                // JSON has no nan or infinity: a damaged stored value exports as null.
-                let obj = EventJSON(event: e.kind, t_s: e.time.isFinite ? e.time : nil, cycle: e.cycle, chamber: e.chamber,
-                                    mmHg: e.pressure.flatMap { $0.isFinite ? $0 : nil }, message: e.message)
-                try emit(String(decoding: try enc.encode(obj), as: UTF8.self))
-            }
+            try store.forEachSample(id) { try emit(text.json($0)) }
+            for e in try store.events(id) { try emit(SampleText.json(e)) }
         }
         try out.write(contentsOf: Data(buffer.utf8))
         if output != nil { try out.close() }
-    }
-
-    struct EventJSON: Encodable {
-        var event: String
-        var t_s: Double?
-        var cycle: Int
-        var chamber: String?
-        var mmHg: Double?
-        var message: String
     }
 }

@@ -82,7 +82,7 @@ public struct Controller: Sendable {
     public mutating func step(time: Double, inputs: BootInputs) -> TherapyCommand {
         let n = plan.chamberCount
         for i in 0..<n { chambers[i].estimator.add(inputs.pressures[i]) }
-        if isFinished { return .vented(chamberCount: n) }
+        if isFinished || isPaused { return .vented(chamberCount: n) }
         if !started {
             started = true
             beginCycle(at: time)
@@ -119,6 +119,46 @@ public struct Controller: Sendable {
             due[c] = chambers[c].dueAt
         }
         return TherapyCommand(outputs: outputs, setPoints: sp, dueAt: due)
+    }
+
+    // MARK: pause
+
+    /// True between ``pause(at:)`` and ``resume(at:)``: every output vented, the program held.
+    public private(set) var isPaused = false
+    var pausedAt = 0.0
+
+    /// Pauses therapy at `time`: the running cycle is abandoned (it does not count towards the
+    /// session length) and every chamber vents until ``resume(at:)``. False if there was nothing
+    /// to pause (already paused, or finished).
+    @discardableResult
+    public mutating func pause(at time: Double) -> Bool {
+        guard !isPaused, !isFinished else { return false }
+        isPaused = true
+        pausedAt = time
+        if started && !pendingRest { emit(.cycleEnded, time) }
+        emit(.paused, time)
+        for i in 0..<maxChambers { chambers[i].resetForCycle() }
+        outputs = .vented(chamberCount: plan.chamberCount)
+        return true
+    }
+
+    /// Resumes after ``pause(at:)``: a new cycle starts at `time` (a rest between sets goes on for
+    /// what was left of it). A session measured in minutes is lengthened by the pause, so the
+    /// prescribed therapy time is delivered. False if it was not paused.
+    @discardableResult
+    public mutating func resume(at time: Double) -> Bool {
+        guard isPaused else { return false }
+        isPaused = false
+        let pause = max(0, time - pausedAt)
+        mainStart += pause
+        emit(.resumed, time)
+        guard started else { return true }
+        if pendingRest {
+            cycleEnd += pause
+        } else {
+            beginCycle(at: time)
+        }
+        return true
     }
 
     // MARK: sequencing

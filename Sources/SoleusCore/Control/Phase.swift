@@ -41,6 +41,10 @@ public struct ControlEvent: Sendable, Equatable {
         /// A cycle's releases came later than its period allows.
         case overrun
         case setRest = "set-rest"
+        /// The operator paused therapy: the running cycle is abandoned and every chamber vents.
+        case paused
+        /// Therapy resumes with a new cycle.
+        case resumed
         case finished
     }
     public var kind: Kind

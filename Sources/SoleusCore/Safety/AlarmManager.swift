@@ -34,6 +34,9 @@ public struct AlarmManager: Sendable {
 
     public init() { alarms = Array(repeating: nil, count: AlarmCondition.allCases.count) }
 
+    /// The alarm of `condition` on display, if any (allocates nothing, unlike ``current``).
+    public func alarm(_ condition: AlarmCondition) -> Alarm? { alarms[condition.rawValue] }
+
     /// Every alarm on display: active or latched, highest priority first, then oldest.
     public var current: [Alarm] {
         alarms.compactMap { $0 }.sorted { ($0.priority, -$0.raisedAt) > ($1.priority, -$1.raisedAt) }

@@ -16,6 +16,15 @@ public struct SessionProgress: Sendable {
     public var outputs = BootOutputs(pumps: [], inlets: [], exhausts: [], powered: [])
     /// The alarm a display shows now, if any.
     public var highestAlarm: AlarmManager.Alarm?
+    /// Every alarm on display (active, or latched until reset); of those, the conditions still
+    /// present and the ones acknowledged.
+    public var alarmsShown = AlarmSet()
+    public var alarmsActive = AlarmSet()
+    public var alarmsAcknowledged = AlarmSet()
+    /// Session time until which the alarm audio is paused.
+    public var audioPausedUntil = -Double.infinity
+    /// True while the operator has therapy paused (every chamber vented).
+    public var paused = false
     /// How late the loop's ticks have started so far.
     public var timing: LoopTiming
 

@@ -1,0 +1,314 @@
+import Foundation
+import Logging
+import SoleusConfig
+import SoleusCore
+import SoleusHardware
+import SoleusRuntime
+import Synchronization
+
+/// The therapy side of the daemon: runs one session at a time on the boot, takes operator
+/// commands, and reports status. It lives in the daemon's main process, apart from the API (a
+/// fault there cannot reach it); everything reaches it through ``ControlServer``.
+public final class TherapyService: Sendable {
+    public struct Settings: Sendable {
+        public var profile: HardwareProfile
+        public var speed: Speed
+        public var realtimePriority: Int32?
+        public var seed: UInt64?
+        public var dataDirectory: String
+
+        public init(profile: HardwareProfile, speed: Speed, realtimePriority: Int32?, seed: UInt64?, dataDirectory: String) {
+            self.profile = profile
+            self.speed = speed
+            self.realtimePriority = realtimePriority
+            self.seed = seed
+            self.dataDirectory = dataDirectory
+        }
+    }
+
+    /// A session being run.
+    final class Running: Sendable {
+        let mailbox = CommandMailbox()
+        let protocolName: String
+        let session = Mutex<Int64?>(nil)
+        let latest = Mutex<(progress: SessionProgress, wall: Double)?>(nil)
+        let stopping = Atomic<Bool>(false)
+        let finished = DispatchSemaphore(value: 0)
+        let began = DispatchSemaphore(value: 0)
+        let failure = Mutex<String?>(nil)
+
+        init(protocolName: String) { self.protocolName = protocolName }
+    }
+
+    enum State: Sendable {
+        case idle
+        case starting
+        case running(Running)
+    }
+
+    let settings: Settings
+    let store: SessionStore
+    let logger: Logger
+    private let state = Mutex<State>(.idle)
+    private let last = Mutex<StatusReport.LastSession?>(nil)
+
+    public init(settings: Settings, store: SessionStore, logger: Logger) {
+        self.settings = settings
+        self.store = store
+        self.logger = logger
+    }
+
+    var chamberNames: [String] { settings.profile.boot.chambers }
+
+    // MARK: start
+
+    /// Starts stored protocol `protocolId` with the overrides; returns the session id once the
+    /// session is recorded and its loop is running. Only one session runs at a time: of two
+    /// concurrent starts, one gets 409.
+    public func start(_ r: ControlRequest) -> ControlReply {
+        guard let protocolId = r.protocolId else { return .failure(400, "start needs protocol_id") }
+        let claimed = state.withLock { s -> ControlReply? in
+            switch s {
+            case .idle:
+                s = .starting
+                return nil
+            case .starting: return .failure(409, "a session is starting; only one runs at a time")
+            case .running(let run): return .failure(409, "session \(run.session.withLock { $0 }.map(String.init) ?? "?") is running; only one runs at a time (stop it first)")
+            }
+        }
+        if let claimed { return claimed }
+        do {
+            let prepared = try prepare(protocolId: protocolId, r)
+            return try launch(prepared)
+        } catch let reply as ControlReply.Refusal {
+            state.withLock { $0 = .idle }
+            return reply.reply
+        } catch {
+            state.withLock { $0 = .idle }
+            return .failure(500, "\(error)")
+        }
+    }
+
+    /// The stored protocol, validated for this boot, with the overrides applied.
+    func prepare(protocolId: Int64, _ r: ControlRequest) throws -> PreparedSession {
+        let stored: StoredProtocol?
+        do { stored = try store.storedProtocol(protocolId) } catch { throw ControlReply.Refusal(500, "\(error)") }
+        guard let stored else { throw ControlReply.Refusal(404, "no protocol \(protocolId) (see GET /v1/protocols)") }
+        var prepared: PreparedSession
+        do {
+            prepared = try PreparedSession.prepare(protocolText: stored.text, label: stored.name, profile: settings.profile, level: r.level, limb: r.limb)
+        } catch {
+            throw ControlReply.Refusal(422, "protocol \(protocolId) (\"\(stored.name)\") cannot run on this boot" + (r.level.map { " at level \($0)" } ?? ""),
+                                       problems: error.description.split(separator: "\n").map(String.init))
+        }
+        try applyOverrides(r, to: &prepared)
+        return prepared
+    }
+
+    /// Replaces the session length with the request's minutes or cycles, within the boot's limits.
+    func applyOverrides(_ r: ControlRequest, to prepared: inout PreparedSession) throws {
+        let limit = settings.profile.boot.limits.maxSessionMinutes
+        if r.minutes != nil && r.cycles != nil { throw ControlReply.Refusal(422, "give minutes or cycles, not both") }
+        if let m = r.minutes {
+            guard m.isFinite, m > 0, m <= limit else {
+                throw ControlReply.Refusal(422, "minutes must be more than 0 and at most the boot's session limit of \(formatFixed(limit, decimals: 0)) min (limits.max_session_min), not \(m)")
+            }
+            prepared.plan.length = .minutes(m)
+        }
+        if let c = r.cycles {
+            guard (1...InputLimits.maxCycles).contains(c) else { throw ControlReply.Refusal(422, "cycles must be between 1 and \(InputLimits.maxCycles), not \(c)") }
+            prepared.plan.length = .cycles(c)
+        }
+    }
+
+    /// Opens the boot and starts the session on its own thread; waits until it is recorded.
+    func launch(_ prepared: PreparedSession) throws -> ControlReply {
+        let backend: BootBackend
+        do { backend = try prepared.makeBackend(seed: settings.seed) } catch {
+            throw ControlReply.Refusal(503, "the boot cannot be opened: \(error); nothing was run")
+        }
+        let run = Running(protocolName: prepared.plan.name)
+        let sink = RecordingSink(store: store, run: run)
+        let options = SessionRunner.Options(speed: settings.speed, realtimePriority: settings.realtimePriority)
+        let runner = prepared.runner(backend: backend, sink: sink, options: options)
+        state.withLock { $0 = .running(run) }
+        let job = SessionJob(runner: runner, backend: backend)
+        let thread = Thread { [self] in
+            self.runSession(job.runner, backend: job.backend, run: run)
+        }
+        thread.name = "soleus-session"
+        thread.start()
+        run.began.wait()
+        if let id = run.session.withLock({ $0 }) {
+            logger.info("session started", metadata: ["session": "\(id)", "protocol": "\(prepared.plan.name)"])
+            return ControlReply(status: 201, sessionId: id)
+        }
+        run.finished.wait()
+        throw ControlReply.Refusal(503, run.failure.withLock { $0 } ?? "the session could not start")
+    }
+
+    /// The session thread: runs to the end, closes the boot, records what happened.
+    func runSession(_ runner: SessionRunner, backend: BootBackend, run: Running) {
+        var signalled = false
+        defer {
+            backend.vent()
+            backend.close()
+            state.withLock { $0 = .idle }
+            if !signalled { run.began.signal() }
+            run.finished.signal()
+        }
+        do {
+            let result = try runner.run(
+                commands: { _ in run.mailbox.take() },
+                progress: { p in
+                    // The wall time kept is when the session clock last moved: a stalled loop
+                    // leaves its last snapshot on the board, and must not look alive.
+                    run.latest.withLock { l in l = (p, l.map { $0.progress.time == p.time } == true ? l?.wall ?? monotonicNow() : monotonicNow()) }
+                },
+                started: { setup in
+                    signalled = true
+                    run.began.signal()
+                    if self.settings.speed == .realtime && !setup.granted { self.logger.warning("control loop: \(setup)") }
+                })
+            last.withLock { $0 = .init(id: result.sessionID, endReason: result.end.reason.rawValue, detail: result.end.detail) }
+            logger.info("session ended", metadata: ["session": "\(result.sessionID)", "end": "\(result.end.reason.rawValue)", "detail": "\(result.end.detail)"])
+        } catch {
+            run.failure.withLock { $0 = "\(error)" }
+            if let id = run.session.withLock({ $0 }) {
+                last.withLock { $0 = .init(id: id, endReason: EndReason.interrupted.rawValue, detail: "\(error)") }
+            }
+            logger.error("session failed: \(error)")
+        }
+    }
+
+    // MARK: commands and status
+
+    /// Passes an operator command to the running session's loop (it acts on it within a tick).
+    /// `stop` waits until the session has ended and the boot is vented.
+    public func command(_ name: String?) -> ControlReply {
+        guard let name, let cmd = OperatorCommand(rawValue: name) else {
+            return .failure(400, "unknown command \"\(name ?? "")\"; use stop, pause, resume, acknowledge, reset or pause-audio")
+        }
+        guard case .running(let run) = state.withLock({ $0 }) else { return .failure(409, "no session is running") }
+        guard run.mailbox.post(cmd) else { return .failure(429, "commands are arriving faster than the loop takes them; try again") }
+        if cmd == .stop {
+            run.stopping.store(true, ordering: .relaxed)
+            run.finished.wait()
+            run.finished.signal()
+        }
+        return ControlReply(status: 200, sessionId: run.session.withLock { $0 }, report: status())
+    }
+
+    /// Stops any running session and waits until the boot is vented (daemon shutdown).
+    public func shutdown() {
+        guard case .running(let run) = state.withLock({ $0 }) else { return }
+        logger.notice("stopping the running session for shutdown")
+        while !run.mailbox.post(.stop) { Thread.sleep(forTimeInterval: 0.01) }
+        run.finished.wait()
+        run.finished.signal()
+    }
+
+    /// What a display shows now.
+    public func status() -> StatusReport {
+        var r = StatusReport(state: "idle", hardware: settings.profile.name, speed: settings.speed.description, chambers: chamberNames)
+        r.lastSession = last.withLock { $0 }
+        switch state.withLock({ $0 }) {
+        case .idle: break
+        case .starting: r.state = "starting"
+        case .running(let run):
+            r.state = run.stopping.load(ordering: .relaxed) ? "stopping" : "running"
+            r.sessionId = run.session.withLock { $0 }
+            r.protocolName = run.protocolName
+            if let p = run.latest.withLock({ $0 }) { r.take(p.progress, names: chamberNames) }
+        }
+        return r
+    }
+
+    /// For the watchdog: false when a session's loop has not published for `stall` seconds of
+    /// wall time (the loop publishes twenty times a second whatever the session does).
+    public func healthy(stall: Double) -> Bool {
+        guard case .running(let run) = state.withLock({ $0 }) else { return true }
+        guard let p = run.latest.withLock({ $0 }) else { return true }
+        return monotonicNow() - p.wall < stall || p.progress.time == 0
+    }
+
+    public func answer(_ r: ControlRequest) -> ControlReply {
+        switch r.op {
+        case .ping: ControlReply(status: 200)
+        case .status: ControlReply(status: 200, report: status())
+        case .start: start(r)
+        case .command: command(r.command)
+        }
+    }
+}
+
+extension ControlReply {
+    /// A refusal thrown inside the service, turned into a reply.
+    struct Refusal: Error {
+        var reply: ControlReply
+        init(_ status: Int, _ error: String, problems: [String]? = nil) { reply = .failure(status, error, problems: problems) }
+    }
+}
+
+/// A session's runner and boot, handed from the control thread to the session thread that alone
+/// uses them from then on.
+final class SessionJob: @unchecked Sendable {
+    let runner: SessionRunner
+    let backend: BootBackend
+    init(runner: SessionRunner, backend: BootBackend) {
+        self.runner = runner
+        self.backend = backend
+    }
+}
+
+/// The store, remembering the id of the session it begins (the service answers a start with it).
+final class RecordingSink: SessionSink {
+    let store: SessionStore
+    let run: TherapyService.Running
+
+    init(store: SessionStore, run: TherapyService.Running) {
+        self.store = store
+        self.run = run
+    }
+
+    func begin(_ header: SessionHeader) throws -> Int64 {
+        let id = try store.begin(header)
+        run.session.withLock { $0 = id }
+        return id
+    }
+
+    func append(_ batch: LogBatch, to id: Int64) throws { try store.append(batch, to: id) }
+    func end(_ id: Int64, _ end: SessionEnd) throws { try store.end(id, end) }
+}
+
+/// Operator commands on their way to the loop: posted by the control thread, taken by the loop
+/// without ever waiting (if the poster holds the lock, the loop takes it on the next tick).
+final class CommandMailbox: Sendable {
+    static let capacity = 16
+    private let queue = Mutex<[OperatorCommand]>({
+        var q: [OperatorCommand] = []
+        q.reserveCapacity(CommandMailbox.capacity)
+        return q
+    }())
+
+    /// False when the mailbox is full.
+    func post(_ c: OperatorCommand) -> Bool {
+        queue.withLock { q in
+            guard q.count < Self.capacity else { return false }
+            q.append(c)
+            return true
+        }
+    }
+
+    /// Loop side: the oldest command, if any and if the lock is free.
+    func take() -> OperatorCommand? {
+        queue.withLockIfAvailable { q in q.isEmpty ? nil : q.removeFirst() } ?? nil
+    }
+}
+
+/// Monotonic seconds (CLOCK_MONOTONIC).
+func monotonicNow() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}

@@ -1,0 +1,97 @@
+import Foundation
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs the API as a child process (`soleusd api …`) and restarts it whenever it exits: a crash,
+/// hang (killed by whoever noticed) or memory blow-up there ends that process only, never the
+/// session this process runs.
+final class APISupervisor: Sendable {
+    let arguments: [String]
+    let logger: Logger
+    let child = Atomic<Int32>(0)
+    let stopping = Atomic<Bool>(false)
+    let done = DispatchSemaphore(value: 0)
+
+    init(arguments: [String], logger: Logger) {
+        self.arguments = arguments
+        self.logger = logger
+    }
+
+    /// Starts the API and its restarts on a thread of its own.
+    func start() {
+        let t = Thread { [self] in superviseLoop() }
+        t.name = "soleus-api-supervisor"
+        t.start()
+    }
+
+    func superviseLoop() {
+        var backoff = 0.5
+        while !stopping.load(ordering: .relaxed) {
+            let began = monotonic()
+            guard let pid = spawn() else {
+                Thread.sleep(forTimeInterval: 5)
+                continue
+            }
+            child.store(pid, ordering: .relaxed)
+            logger.info("API process started", metadata: ["pid": "\(pid)"])
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            child.store(0, ordering: .relaxed)
+            if stopping.load(ordering: .relaxed) { break }
+            let how = (status & 0x7f) == 0 ? "exited with status \((status >> 8) & 0xff)" : "was killed by signal \(status & 0x7f)"
+            // Quick deaths back off (up to 10 s); one that ran a while restarts at once.
+            backoff = monotonic() - began > 30 ? 0.5 : min(backoff * 2, 10)
+            logger.error("API process \(how); therapy is unaffected; restarting it in \(backoff) s", metadata: ["pid": "\(pid)"])
+            Thread.sleep(forTimeInterval: backoff)
+        }
+        done.signal()
+    }
+
+    /// Starts `/proc/self/exe api …` with every signal unblocked (this process blocks them for
+    /// its signal thread) and the standard streams shared.
+    func spawn() -> Int32? {
+        let exe = "/proc/self/exe"
+        let argv: [UnsafeMutablePointer<CChar>?] = (["soleusd"] + arguments).map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) } }
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attr, &none)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for s in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { sigaddset(&defaults, s) }
+        posix_spawnattr_setsigdefault(&attr, &defaults)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, exe, nil, &attr, argv, environ)
+        guard rc == 0 else {
+            logger.critical("cannot start the API process: \(String(cString: strerror(rc)))")
+            return nil
+        }
+        return pid
+    }
+
+    /// Ends the API process (SIGTERM, then SIGKILL after 5 s) and its restarts.
+    func stop() {
+        stopping.store(true, ordering: .relaxed)
+        let pid = child.load(ordering: .relaxed)
+        guard pid > 0 else { return }
+        kill(pid, SIGTERM)
+        if done.wait(timeout: .now() + 5) == .timedOut {
+            kill(pid, SIGKILL)
+            _ = done.wait(timeout: .now() + 2)
+        }
+    }
+
+    func monotonic() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+}
