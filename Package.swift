@@ -80,8 +80,12 @@ let package = Package(
             name: "soleus",
             dependencies: [
                 "SoleusCore", "SoleusConfig", "SoleusHardware", "SoleusSimulation", "SoleusRuntime",
+                "SoleusDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: optimisedInDebug
         ),

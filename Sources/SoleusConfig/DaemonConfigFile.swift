@@ -52,3 +52,31 @@ public enum DaemonConfigFile {
         return c
     }
 }
+
+/// The CLI's remote settings (`~/.config/soleus/client.toml`, a [device] table): where the daemon
+/// is, its token, and the CA that signed its certificate.
+public struct ClientConfig: Sendable, Equatable {
+    public var url: String?
+    public var token: String?
+    public var ca: String?
+    public init() {}
+}
+
+public enum ClientConfigFile {
+    public static func load(path: String) throws(ConfigError) -> ClientConfig {
+        let text = try readTextFile(path)
+        let root = try TOMLNode.parse(text, file: path)
+        let issues = IssueCollector()
+        var doc = TableReader(root, path: "", issues: issues)
+        var c = ClientConfig()
+        if var d = doc.table("device", required: true) {
+            c.url = d.string("url")
+            c.token = d.string("token")
+            c.ca = d.string("ca")
+            d.rejectUnknownKeys()
+        }
+        doc.rejectUnknownKeys()
+        guard issues.issues.isEmpty else { throw ConfigError(file: path, issues: issues.issues) }
+        return c
+    }
+}

@@ -1,19 +1,36 @@
 import ArgumentParser
 import Foundation
+import NIOHTTP1
 import SoleusCore
+import SoleusDaemon
+import SoleusHardware
 import SoleusRuntime
 
 struct Sessions: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the stored sessions.")
+    static let configuration = CommandConfiguration(abstract: "List the stored sessions (the local store's, or a daemon's with --device).")
     @OptionGroup var data: DataOptions
+    @OptionGroup var device: DeviceOptions
 
     func run() throws {
+        if device.isRemote {
+            let client = try device.client()
+            let list = try waitFor { try await client.decode([APIModel.Session].self, "/v1/sessions") }
+            let status = try waitFor { try await client.decode(StatusReport.self, "/v1/status") }
+            if list.isEmpty { print("No sessions on \(client.base).") } else {
+                printList(list.map { Result<SessionStore.SessionInfo, StoreError>.success($0.info) }, running: status.sessionId)
+            }
+            return
+        }
         let (store, recovery) = try data.open()
         let list = try store.sessions()
         if list.isEmpty {
             print("No sessions in \(store.path).")
             return
         }
+        printList(list, running: recovery == .runInProgress ? list.last.flatMap { try? $0.get().id } : nil)
+    }
+
+    func printList(_ list: [Result<SessionStore.SessionInfo, StoreError>], running: Int64?) {
         print("   id  started                    duration  cycles  end               protocol")
         for entry in list {
             let s: SessionStore.SessionInfo
@@ -25,7 +42,7 @@ struct Sessions: ParsableCommand {
             }
             let duration = s.duration.map(formatDuration) ?? "   -    "
             let cycles = s.cyclesCompleted.map { "\($0)" } ?? "-"
-            let end = s.endReason ?? (recovery == .runInProgress ? "running" : "no end yet")
+            let end = s.endReason ?? (s.id == running ? "running" : "no end yet")
             print(pad("\(s.id)", 5) + "  " + s.startedAt.padding(25) + "  " + duration + pad(cycles, 8) + "  " + end.padding(16) + "  " + s.protocolName)
         }
     }
@@ -40,12 +57,15 @@ struct Show: ParsableCommand {
     var allEvents = false
 
     @OptionGroup var data: DataOptions
+    @OptionGroup var device: DeviceOptions
 
     func run() throws {
-        let (store, _) = try data.open()
-        guard let s = try store.session(id) else { throw CLIError("no session \(id) in \(store.path) (see `soleus sessions`)") }
-        let rows = try store.summaries(id)
-        let events = try store.events(id)
+        let (s, rows, events) = try SessionSource(data: data, device: device).load(id)
+        print(s, rows, events)
+    }
+
+    func print(_ s: SessionStore.SessionInfo, _ rows: [(chamber: String, summary: CycleSummary)], _ events: [SessionEvent]) {
+        let id = s.id
         print("Session \(s.id): \(s.protocolName)")
         print("  protocol   \(s.protocolPath)  sha256 \(s.protocolSHA256)")
         print("  hardware   \(s.profileName) (\(s.profilePath)), \(s.backend)")
@@ -72,7 +92,10 @@ struct Show: ParsableCommand {
         for e in shown {
             print("  " + pad(formatFixed(e.time, decimals: 2), 9) + " s  " + e.kind.padding(16) + e.message)
         }
+        _ = id
     }
+
+    func print(_ line: String) { Swift.print(line) }
 }
 
 struct Export: ParsableCommand {
@@ -89,8 +112,10 @@ struct Export: ParsableCommand {
     @Option(name: [.short, .long], help: "Write to this file instead of standard output.")
     var output: String?
     @OptionGroup var data: DataOptions
+    @OptionGroup var device: DeviceOptions
 
     func run() throws {
+        if device.isRemote { return try remote() }
         let (store, _) = try data.open()
         guard let s = try store.session(id) else { throw CLIError("no session \(id) in \(store.path) (see `soleus sessions`)") }
         let out: FileHandle
@@ -119,4 +144,96 @@ struct Export: ParsableCommand {
         try out.write(contentsOf: Data(buffer.utf8))
         if output != nil { try out.close() }
     }
+
+    /// The daemon streams the same bytes the local export writes.
+    func remote() throws {
+        let client = try device.client()
+        let out = try openOutput()
+        let path = "/v1/sessions/\(id)/samples?format=\(format.rawValue)"
+        let sink = OutputSink(handle: out)
+        try waitFor { try await client.stream(path) { try sink.write(Data($0.readableBytesView)) } }
+        if output != nil { try out.close() }
+    }
+
+    func openOutput() throws -> FileHandle {
+        guard let output else { return FileHandle.standardOutput }
+        guard FileManager.default.createFile(atPath: output, contents: nil), let h = FileHandle(forWritingAtPath: output) else {
+            throw CLIError("cannot write \(output)")
+        }
+        return h
+    }
+}
+
+final class OutputSink: @unchecked Sendable {
+    let handle: FileHandle
+    init(handle: FileHandle) { self.handle = handle }
+    func write(_ d: Data) throws { try handle.write(contentsOf: d) }
+}
+
+/// A session's record, from the local store or from a daemon.
+struct SessionSource {
+    let data: DataOptions
+    let device: DeviceOptions
+
+    func load(_ id: Int64) throws -> (SessionStore.SessionInfo, [(chamber: String, summary: CycleSummary)], [SessionEvent]) {
+        if device.isRemote {
+            let client = try device.client()
+            let s = try waitFor { try await client.decode(APIModel.Session.self, "/v1/sessions/\(id)") }
+            let cycles = try waitFor { try await client.decode([APIModel.Cycle].self, "/v1/sessions/\(id)/cycles") }
+            let events = try waitFor { try await client.decode([APIModel.Event].self, "/v1/sessions/\(id)/events") }
+            return (s.info, cycles.map { ($0.chamber, $0.summary(chambers: s.chambers)) }, events.map(\.event))
+        }
+        let (store, _) = try data.open()
+        guard let s = try store.session(id) else { throw CLIError("no session \(id) in \(store.path) (see `soleus sessions`)") }
+        return (s, try store.summaries(id), try store.events(id))
+    }
+
+    /// Every sample of the session.
+    func samples(_ s: SessionStore.SessionInfo) throws -> [SessionSample] {
+        if device.isRemote {
+            let client = try device.client()
+            let parser = CSVSamples(chambers: s.chambers)
+            try waitFor { try await client.stream("/v1/sessions/\(s.id)/samples?format=csv") { parser.feed(Data($0.readableBytesView)) } }
+            return parser.finish()
+        }
+        let (store, _) = try data.open()
+        var out: [SessionSample] = []
+        try store.forEachSample(s.id) { out.append($0) }
+        return out
+    }
+}
+
+/// Reads the export CSV back into samples (the remote plot's source).
+final class CSVSamples: @unchecked Sendable {
+    let n: Int
+    var pending = Data()
+    var samples: [SessionSample] = []
+    var header = true
+
+    init(chambers: [String]) { n = chambers.count }
+
+    func feed(_ d: Data) {
+        pending.append(d)
+        while let nl = pending.firstIndex(of: UInt8(ascii: "\n")) {
+            let line = String(decoding: pending[pending.startIndex..<nl], as: UTF8.self)
+            pending.removeSubrange(pending.startIndex...nl)
+            if header { header = false; continue }
+            take(line)
+        }
+    }
+
+    func take(_ line: String) {
+        let cols = line.split(separator: ",", omittingEmptySubsequences: false)
+        guard cols.count == 2 + 3 * n, let t = Double(cols[0]) else { return }
+        var p = ChamberValues()
+        for c in 0..<n { p[c] = Double(cols[1 + c]) ?? .nan }
+        var inlets = ChamberSet(), exhausts = ChamberSet()
+        for c in 0..<n {
+            inlets.set(c, cols[2 + n + 2 * c] == "1")
+            exhausts.set(c, cols[3 + n + 2 * c] == "1")
+        }
+        samples.append(SessionSample(time: t, pressures: p, outputs: BootOutputs(pump: cols[1 + n] == "1", inlets: inlets, exhausts: exhausts)))
+    }
+
+    func finish() -> [SessionSample] { samples }
 }

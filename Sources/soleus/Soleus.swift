@@ -13,8 +13,12 @@ struct Soleus: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "soleus",
         abstract: "Run, validate and review intermittent pneumatic compression sessions.",
-        discussion: "Sessions are stored in SQLite under the data directory (--data, $SOLEUS_DATA, or ~/.local/share/soleus).",
-        subcommands: [Run.self, Validate.self, Sessions.self, Show.self, Export.self, ScenarioCommand.self, HW.self, Sim.self, Info.self, Bench.self]
+        discussion: "Sessions are stored in SQLite under the data directory (--data, $SOLEUS_DATA, or ~/.local/share/soleus). With --device URL (or $SOLEUS_DEVICE) the session commands talk to a soleusd daemon instead; its token comes from $SOLEUS_TOKEN or ~/.config/soleus/client.toml.",
+        subcommands: [
+            Run.self, Validate.self, Sessions.self, Show.self, Export.self, Plot.self,
+            Upload.self, Protocols.self, Start.self, Stop.self, Pause.self, Resume.self, Status.self, Ack.self, Reset.self, PauseAudio.self,
+            ScenarioCommand.self, HW.self, Sim.self, Info.self, Bench.self,
+        ]
     )
 }
 
