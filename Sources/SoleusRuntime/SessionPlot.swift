@@ -103,7 +103,7 @@ public struct SessionPlot: Sendable {
         let (phases, targets) = phasesAndTargets()
         let detailEnd = detailWindow()
         var out = SVGText()
-        var y = 40.0
+        var y = 58.0
         y = pressurePanel(&out, top: y, from: 0, to: duration, phases: phases, targets: targets, label: "Whole session") + 30
         if detailEnd < duration * 0.8 {
             y = pressurePanel(&out, top: y, from: 0, to: detailEnd, phases: phases, targets: targets, label: "First cycles in detail") + 30
@@ -220,7 +220,9 @@ public struct SessionPlot: Sendable {
             out.add("<line x1=\"\(Self.left)\" y1=\"\(f(y(v)))\" x2=\"\(f(Self.left + plotW))\" y2=\"\(f(y(v)))\" stroke=\"#eee\"/>")
             out.add("<text x=\"\(f(Self.left - 6))\" y=\"\(f(y(v) + 4))\" text-anchor=\"end\" font-size=\"11\">\(fmtTick(v))</text>")
         }
-        for v in ticks(Double(first), Double(last), count: 8) where v == v.rounded() {
+        let step = max(1, Int((Double(last - first) / 8).rounded(.up)))
+        for cycle in stride(from: first, through: last, by: step) {
+            let v = Double(cycle)
             out.add("<text x=\"\(f(x(v)))\" y=\"\(f(top + h + 14))\" text-anchor=\"middle\" font-size=\"11\">\(Int(v))</text>")
         }
         out.add("<text x=\"\(f(Self.left + plotW / 2))\" y=\"\(f(top + h + 28))\" text-anchor=\"middle\" font-size=\"11\">cycle</text>")
