@@ -186,7 +186,7 @@ public final class TherapyService: Sendable {
     /// Passes an operator command to the running session's loop (it acts on it within a tick).
     /// `stop` waits until the session has ended and the boot is vented.
     public func command(_ name: String?) -> ControlReply {
-        guard let name, let cmd = OperatorCommand(rawValue: name) else {
+        guard let name, let cmd = OperatorCommand(rawValue: name), cmd != .shutdown else {
             return .failure(400, "unknown command \"\(name ?? "")\"; use stop, pause, resume, acknowledge, reset or pause-audio")
         }
         guard case .running(let run) = state.withLock({ $0 }) else { return .failure(409, "no session is running") }
@@ -203,7 +203,7 @@ public final class TherapyService: Sendable {
     public func shutdown() {
         guard case .running(let run) = state.withLock({ $0 }) else { return }
         logger.notice("stopping the running session for shutdown")
-        while !run.mailbox.post(.stop) { Thread.sleep(forTimeInterval: 0.01) }
+        while !run.mailbox.post(.shutdown) { Thread.sleep(forTimeInterval: 0.01) }
         run.finished.wait()
         run.finished.signal()
     }

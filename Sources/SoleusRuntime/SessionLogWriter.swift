@@ -197,6 +197,8 @@ struct LogFormatter: Sendable {
                 return SessionEvent(time: t, cycle: cycle, kind: "audio-paused", message: "alarm audio paused for \(Int(AlarmManager.audioPauseSeconds)) s")
             case .stop:
                 return SessionEvent(time: t, cycle: cycle, kind: "operator-stop", message: "stopped by the operator")
+            case .shutdown:
+                return SessionEvent(time: t, cycle: cycle, kind: "daemon-shutdown", message: "stopped: the daemon was shut down (SIGTERM or SIGINT)")
             case .pause:
                 return SessionEvent(time: t, cycle: cycle, kind: "operator-pause", message: "paused by the operator: every chamber vents until resumed")
             case .resume:

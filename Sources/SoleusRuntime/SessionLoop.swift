@@ -282,10 +282,10 @@ final class SessionLoop: @unchecked Sendable {
     func obey(_ cmd: OperatorCommand) -> Bool {
         var concerned = AlarmSet()
         switch cmd {
-        case .stop:
+        case .stop, .shutdown:
             reason = .stopped
-            detail = "stopped by the operator"
-            push(.command(.stop, time: t, cycle: cycleNow(), alarms: concerned))
+            detail = cmd == .stop ? "stopped by the operator" : "stopped: the daemon was shut down (SIGTERM or SIGINT)"
+            push(.command(cmd, time: t, cycle: cycleNow(), alarms: concerned))
             return false
         case .acknowledge: for c in alarms.acknowledge() { concerned.insert(c) }
         case .reset: for c in alarms.reset() { concerned.insert(c) }

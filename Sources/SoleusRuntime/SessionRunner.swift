@@ -12,6 +12,8 @@ public enum OperatorCommand: String, Sendable, Equatable {
     case pause
     /// Carry on after ``pause`` with a new cycle.
     case resume
+    /// Stop because the daemon is shutting down (SIGTERM, SIGINT): as ``stop``, logged as such.
+    case shutdown
 }
 
 /// One alarm raised during a session.
