@@ -471,7 +471,10 @@ final class SessionLoop: @unchecked Sendable {
         p.highestAlarm = alarms.highest
         p.paused = channels.contains { $0.controller.isPaused }
         p.audioPausedUntil = alarms.audioPausedUntil
-        for c in AlarmCondition.allCases {
+        // By raw value: a synthesized `allCases` builds an array on every call, and the loop allocates nothing.
+        var raw = 0
+        while let c = AlarmCondition(rawValue: raw) {
+            raw += 1
             guard let a = alarms.alarm(c) else { continue }
             p.alarmsShown.insert(a.condition)
             if a.active { p.alarmsActive.insert(a.condition) }

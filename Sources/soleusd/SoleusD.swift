@@ -25,6 +25,15 @@ struct SoleusD: AsyncParsableCommand {
         defaultSubcommand: Serve.self)
 }
 
+/// Writes /proc/self/oom_score_adj (−1000…1000: who the OOM killer takes first); false if refused.
+func setOOMScoreAdjustment(_ value: Int) -> Bool {
+    let fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    let bytes = Array("\(value)\n".utf8)
+    return bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == bytes.count
+}
+
 /// The signal pipe's ends: set once before the handlers are installed, read-only afterwards.
 nonisolated(unsafe) var signalReadFD: Int32 = -1
 nonisolated(unsafe) var signalWriteFD: Int32 = -1
@@ -46,6 +55,8 @@ struct Serve: ParsableCommand {
         signal(SIGXFSZ, SIG_IGN)
 
         let profile = try ventFirst(s, logger)
+        // If memory runs out, the kernel's OOM killer must pick the API process, never this one.
+        if !setOOMScoreAdjustment(-900) { logger.info("could not lower the OOM score (needs CAP_SYS_RESOURCE); the API process raises its own instead") }
         let (store, lock) = try openStore(s, logger)
         defer { withExtendedLifetime(lock) {} }
         let token: String
@@ -177,6 +188,8 @@ struct APIProcess: AsyncParsableCommand {
     func run() async throws {
         let logger = makeLogger("soleusd.api", level: Logger.Level(rawValue: logLevel) ?? .info)
         signal(SIGPIPE, SIG_IGN)
+        // A memory blow-up here must end this process, not the therapy process (raising is always allowed).
+        _ = setOOMScoreAdjustment(800)
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]) else { throw ExitCode(2) }
         let host = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         let profile: HardwareProfile

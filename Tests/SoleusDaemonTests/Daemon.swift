@@ -28,16 +28,18 @@ final class Daemon: @unchecked Sendable {
     let arguments: [String]
     var process: Process
     let stderrFile: String
+    let stdoutFile: String
 
     var base: String { "http://127.0.0.1:\(port)" }
     var token: String { (try? String(contentsOfFile: data + "/api-token", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "" }
 
     /// Starts the daemon and waits until its API answers.
-    init(speed: String = "realtime", hardware: String = "hardware/sim-3-dvt.toml", data: String? = nil) throws {
+    init(speed: String = "realtime", hardware: String = "hardware/sim-3-dvt.toml", data: String? = nil, extra: [String] = []) throws {
         self.data = data ?? Self.tempDir()
         port = Self.freePort()
         stderrFile = self.data + "/soleusd.stderr"
-        arguments = ["--data", self.data, "--listen", "127.0.0.1:\(port)", "--speed", speed, "--hardware", hardware]
+        stdoutFile = self.data + "/soleusd.stdout"
+        arguments = ["--data", self.data, "--listen", "127.0.0.1:\(port)", "--speed", speed, "--hardware", hardware] + extra
         process = Process()
         try launch()
     }
@@ -52,13 +54,18 @@ final class Daemon: @unchecked Sendable {
         let err = FileHandle(forWritingAtPath: stderrFile)
         _ = try err?.seekToEnd()
         process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
+        if !FileManager.default.fileExists(atPath: stdoutFile) { _ = FileManager.default.createFile(atPath: stdoutFile, contents: nil) }
+        let out = FileHandle(forWritingAtPath: stdoutFile)
+        _ = try out?.seekToEnd()
+        process.standardOutput = out
         try process.run()
         try waitUntil(timeout: 30, "the daemon's API to answer") { (try? self.health()) != nil }
     }
 
     /// Everything the daemon wrote to standard error so far, all runs.
     var log: String { (try? String(contentsOfFile: stderrFile, encoding: .utf8)) ?? "" }
+    /// Everything it printed on standard output, all runs.
+    var output: String { (try? String(contentsOfFile: stdoutFile, encoding: .utf8)) ?? "" }
 
     /// Restarts after a kill (same data directory, same port).
     func restart() throws { try launch() }
@@ -83,6 +90,7 @@ final class Daemon: @unchecked Sendable {
     struct Reply {
         var status: Int
         var body: Data
+        var headers: [String: String] = [:]
         var text: String { String(decoding: body, as: UTF8.self) }
         func json() throws -> [String: Any] {
             guard let o = try JSONSerialization.jsonObject(with: body) as? [String: Any] else { throw TestFailure("not a JSON object: \(text)") }
@@ -100,7 +108,11 @@ final class Daemon: @unchecked Sendable {
         let box = ReplyBox()
         let done = DispatchSemaphore(value: 0)
         URLSession.shared.dataTask(with: req) { d, r, e in
-            box.reply = (r as? HTTPURLResponse).map { Reply(status: $0.statusCode, body: d ?? Data()) }
+            box.reply = (r as? HTTPURLResponse).map { h in
+                var headers: [String: String] = [:]
+                for (k, v) in h.allHeaderFields { headers["\(k)".lowercased()] = "\(v)" }
+                return Reply(status: h.statusCode, body: d ?? Data(), headers: headers)
+            }
             box.error = e
             done.signal()
         }.resume()
@@ -133,15 +145,18 @@ final class Daemon: @unchecked Sendable {
     }
 
     /// Runs `soleus` against this daemon (SOLEUS_DEVICE and SOLEUS_TOKEN set).
-    func cli(_ args: [String]) throws -> CLIResult {
+    func cli(_ args: [String]) throws -> CLIResult { try Self.cli(args, device: base, token: token) }
+
+    static func cli(_ args: [String], device: String, token: String, ca: String? = nil) throws -> CLIResult {
         let p = Process()
-        p.executableURL = Self.binDir.appendingPathComponent("soleus")
+        p.executableURL = binDir.appendingPathComponent("soleus")
         p.arguments = args
-        p.currentDirectoryURL = URL(fileURLWithPath: Self.root)
+        p.currentDirectoryURL = URL(fileURLWithPath: root)
         var env = ProcessInfo.processInfo.environment
-        env["SOLEUS_DEVICE"] = base
+        env["SOLEUS_DEVICE"] = device
         env["SOLEUS_TOKEN"] = token
         env["SOLEUS_CONFIG"] = "/nonexistent"
+        env["SOLEUS_CA"] = ca
         p.environment = env
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
