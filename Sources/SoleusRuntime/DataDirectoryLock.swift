@@ -57,3 +57,11 @@ public final class DataDirectoryLock: Sendable {
         return Int(String(decoding: buf[0..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
     }
 }
+
+/// Where sessions are kept when nothing says otherwise: $SOLEUS_DATA, else $XDG_DATA_HOME/soleus,
+/// else ~/.local/share/soleus (the CLI and the daemon agree on it).
+public func defaultDataDirectory() -> String {
+    if let env = getenv("SOLEUS_DATA") { return String(cString: env) }
+    if let xdg = getenv("XDG_DATA_HOME") { return String(cString: xdg) + "/soleus" }
+    return (getenv("HOME").map { String(cString: $0) } ?? ".") + "/.local/share/soleus"
+}

@@ -27,13 +27,7 @@ struct DataOptions: ParsableArguments {
     @Option(name: .long, help: "Directory of the session database (default: $SOLEUS_DATA or ~/.local/share/soleus).")
     var data: String?
 
-    var directory: String {
-        if let data { return data }
-        if let env = getenv("SOLEUS_DATA") { return String(cString: env) }
-        if let xdg = getenv("XDG_DATA_HOME") { return String(cString: xdg) + "/soleus" }
-        let home = getenv("HOME").map { String(cString: $0) } ?? "."
-        return home + "/.local/share/soleus"
-    }
+    var directory: String { data ?? defaultDataDirectory() }
 
     /// Opens the store for reading; sessions left without an end by a killed run are marked
     /// interrupted first (unless a run is in progress).

@@ -52,7 +52,7 @@ struct DaemonOptions: ParsableArguments {
         if let config {
             do { file = try DaemonConfigFile.load(path: config) } catch { throw ValidationError(error.description) }
         }
-        let data = data ?? file.data ?? Self.defaultDataDirectory()
+        let data = data ?? file.data ?? defaultDataDirectory()
         let listenText = listen ?? file.listen ?? "127.0.0.1:7878"
         guard let colon = listenText.lastIndex(of: ":"), let port = Int(listenText[listenText.index(after: colon)...]), (0...65535).contains(port) else {
             throw ValidationError("listen must be HOST:PORT (e.g. 127.0.0.1:7878), not \"\(listenText)\"")
@@ -75,12 +75,6 @@ struct DaemonOptions: ParsableArguments {
             tokenFile: tokenFile ?? file.tokenFile ?? data + "/api-token", tls: cert.flatMap { c in key.map { (c, $0) } },
             speed: speed, rtPriority: priority == 0 ? nil : priority, seed: seed ?? file.seed.map { UInt64($0) }, logLevel: level,
             requestsPerSecond: rps, burst: file.burst ?? max(60, rps * 3), configFile: config)
-    }
-
-    static func defaultDataDirectory() -> String {
-        if let env = getenv("SOLEUS_DATA") { return String(cString: env) }
-        if let xdg = getenv("XDG_DATA_HOME") { return String(cString: xdg) + "/soleus" }
-        return (getenv("HOME").map { String(cString: $0) } ?? ".") + "/.local/share/soleus"
     }
 
     /// The simulated DVT garment: next to the binary's source tree, or where a package installs it.
