@@ -151,7 +151,35 @@ import Glibc
         #expect(try d.authed("POST", "/v1/sessions", body: Data("{\"protocol_id\":\(p),\"minutes\":100000}".utf8)).status == 422)
         #expect(try d.authed("POST", "/v1/sessions", body: Data("{\"protocol_id\":\(p),\"level\":7}".utf8)).status == 422)
         #expect(try d.authed("POST", "/v1/protocols?file=again.toml", body: Data(try String(contentsOfFile: Daemon.root + "/protocols/dvt-3-chamber.toml", encoding: .utf8).utf8)).status == 409)
+        // Bytes that are not HTTP at all, and a header far past any sane size.
+        for junk in ["GARBAGE\r\n\r\n", "\u{0}\u{1}\u{2}\u{ff}\r\n\r\n", "GET / HTTP/1.1\r\nX: " + String(repeating: "a", count: 200_000) + "\r\n\r\n"] {
+            let answer = try rawExchange(port: d.port, Data(junk.utf8))
+            #expect(answer.isEmpty || answer.hasPrefix("HTTP/1.1 4"), "\(answer.prefix(80))")
+        }
         #expect((try? d.health()) != nil)
+    }
+
+    /// Sends raw bytes on a new connection and returns what comes back before it closes (5 s at most).
+    func rawExchange(port: Int, _ bytes: Data) throws -> String {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard rc == 0 else { throw TestFailure("connect: \(errno)") }
+        var tv = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        var out = Data()
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            out.append(contentsOf: buf[0..<n])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Every route the OpenAPI document protects answers 401, with nothing more, to a missing or
