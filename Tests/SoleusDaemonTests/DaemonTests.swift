@@ -185,7 +185,8 @@ import Glibc
     /// Every route the OpenAPI document protects answers 401, with nothing more, to a missing or
     /// wrong token, and something else with the right one; the health check needs none.
     @Test func everyProtectedRouteNeedsTheToken() throws {
-        let d = try Daemon(speed: "10")
+        // Five requests per route: the rate limit is lifted for this walk (it has a test of its own).
+        let d = try Daemon(speed: "10", extra: ["--requests-per-second", "1000"])
         defer { d.stop() }
         let doc = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Daemon.root + "/docs/openapi.json"))) as? [String: Any] ?? [:]
         let paths = doc["paths"] as? [String: [String: Any]] ?? [:]
@@ -210,6 +211,32 @@ import Glibc
             }
         }
         #expect(checked >= 16)
+    }
+}
+
+/// schemathesis (an independent OpenAPI fuzzer, pinned in scripts/api-requirements.txt) against
+/// docs/openapi.json: no 5xx, no status, content type or body the document does not describe.
+@Suite(.serialized) struct APIConformanceTests {
+    @Test func schemathesisFindsNoServerErrorAndNoSchemaBreak() throws {
+        let d = try Daemon(speed: "20", extra: ["--requests-per-second", "1000"])
+        defer { d.stop() }
+        // Something to find: two protocols and a finished session with samples, events, cycles.
+        let p = try d.upload("protocols/dvt-3-chamber.toml")
+        _ = try d.upload("protocols/calf-pump-rhythm.toml")
+        #expect(try d.start(p, cycles: 1).status == 201)
+        try waitUntil(timeout: 60, "the seed session's end") { (try d.session(1)["end_reason"] as? String) != nil }
+        let fuzz = Process()
+        fuzz.executableURL = URL(fileURLWithPath: Daemon.root + "/scripts/api-fuzz")
+        fuzz.arguments = [d.base, d.token, "60"]
+        let out = Pipe()
+        fuzz.standardOutput = out
+        fuzz.standardError = out
+        try fuzz.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        fuzz.waitUntilExit()
+        #expect(fuzz.terminationStatus == 0, "\(text.suffix(4000))")
+        #expect(text.contains("passed") && !text.contains("failed"))
+        #expect(d.process.isRunning && (try? d.health()) != nil)
     }
 }
 
