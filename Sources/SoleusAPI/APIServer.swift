@@ -45,7 +45,9 @@ public struct APIServer: Sendable {
     public static let maxBody = 256 * 1024
     /// Open connections at most; more wait in the backlog.
     public static let maxConnections = 64
-    /// Live streams open at once at most (503 beyond).
+    /// Seconds between the API process's pings to the therapy process.
+    public static let pingPeriod = 3.0
+    /// Live streams open at once at most.
     public static let maxStreams = 8
 
     let settings: Settings
@@ -78,6 +80,15 @@ public struct APIServer: Sendable {
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "soleusd",
                                  availableConnectionsDelegate: MaximumAvailableConnections(Self.maxConnections)),
             logger: logger)
+        // Proof of life for the therapy process, which kills an API process gone quiet. On the
+        // concurrency pool, so a pool that handlers have jammed stops the pings too.
+        let pinger = Task {
+            while !Task.isCancelled {
+                _ = try? await control(ControlRequest(op: .ping), timeout: 2)
+                try? await Task.sleep(for: .seconds(Self.pingPeriod))
+            }
+        }
+        defer { pinger.cancel() }
         try await app.runService()
     }
 

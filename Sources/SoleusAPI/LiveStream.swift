@@ -10,13 +10,17 @@ extension APIServer {
 
     /// `GET /v1/stream`: server-sent events. `status` (a ``StatusReport``) four times a second,
     /// `session-event` for each event the running session logs (its last 20 first), `error` when
-    /// the therapy process does not answer. A client that goes away only ends its own stream.
+    /// the therapy process does not answer (or when 8 streams are open already, and the stream
+    /// ends). A client that goes away only ends its own stream.
     func liveStream() throws -> Response {
-        guard streams.open(limit: Self.maxStreams) else {
-            throw APIError(.serviceUnavailable, "\(Self.maxStreams) live streams are open already; close one")
-        }
         let path = settings.controlSocket, store = self.store, streams = self.streams
         let body = ResponseBody { writer in
+            // Counted here, where it is also released: a stream whose body never runs holds no slot.
+            guard streams.open(limit: Self.maxStreams) else {
+                try await writer.write(Self.event("error", #"{"error":"\#(Self.maxStreams) live streams are open already; close one"}"#))
+                try await writer.finish(nil)
+                return
+            }
             defer { streams.close() }
             var session: Int64?
             var lastRow: Int64 = 0

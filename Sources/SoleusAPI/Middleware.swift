@@ -56,7 +56,8 @@ struct BearerAuth<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if Self.open.contains(request.uri.path) { return try await next(request, context) }
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
+        // The scheme's name is case-insensitive (RFC 9110, 11.1); the token is not.
+        guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer ",
               Self.constantTimeEqual(Array(SHA256.hash(data: Data(header.dropFirst(7).utf8))), tokenDigest)
         else {
             var e = APIError(.unauthorized, "unauthorized")

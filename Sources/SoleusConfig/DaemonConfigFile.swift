@@ -43,6 +43,8 @@ public enum DaemonConfigFile {
             c.requestsPerSecond = d.number("requests_per_second", in: 0.1...10_000, "requests/s")
             c.burst = d.number("burst", in: 1...100_000, "requests")
             d.rejectUnknownKeys()
+            if let p = c.rtPriority, p < 0 { issues.add("daemon.rt_priority", "is \(p); use 0 (a normal thread) to 99") }
+            if let s = c.seed, s < 0 { issues.add("daemon.seed", "is \(s); a seed is 0 or more") }
             if (c.tlsCertificate == nil) != (c.tlsKey == nil) {
                 issues.add("daemon.tls_certificate", "and daemon.tls_key go together: give both (TLS) or neither (plain HTTP)")
             }

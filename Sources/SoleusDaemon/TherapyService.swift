@@ -33,6 +33,9 @@ public final class TherapyService: Sendable {
         let session = Mutex<Int64?>(nil)
         let latest = Mutex<(progress: SessionProgress, wall: Double)?>(nil)
         let stopping = Atomic<Bool>(false)
+        /// Wall time the loop began ticking (0: not yet), and whether it has finished.
+        let loopStart = Mutex<Double>(0)
+        let loopDone = Atomic<Bool>(false)
         let finished = DispatchSemaphore(value: 0)
         let began = DispatchSemaphore(value: 0)
         let failure = Mutex<String?>(nil)
@@ -50,6 +53,8 @@ public final class TherapyService: Sendable {
     let store: SessionStore
     let logger: Logger
     private let state = Mutex<State>(.idle)
+    /// Set once the daemon shuts down: no session starts any more.
+    private let closing = Atomic<Bool>(false)
     private let last = Mutex<StatusReport.LastSession?>(nil)
 
     public init(settings: Settings, store: SessionStore, logger: Logger) {
@@ -68,6 +73,7 @@ public final class TherapyService: Sendable {
     public func start(_ r: ControlRequest) -> ControlReply {
         guard let protocolId = r.protocolId else { return .failure(400, "start needs protocol_id") }
         let claimed = state.withLock { s -> ControlReply? in
+            if closing.load(ordering: .relaxed) { return .failure(503, "the daemon is shutting down; no session starts") }
             switch s {
             case .idle:
                 s = .starting
@@ -166,10 +172,12 @@ public final class TherapyService: Sendable {
                     run.latest.withLock { l in l = (p, l.map { $0.progress.time == p.time } == true ? l?.wall ?? monotonicNow() : monotonicNow()) }
                 },
                 started: { setup in
+                    run.loopStart.withLock { $0 = monotonicNow() }
                     signalled = true
                     run.began.signal()
                     if self.settings.speed == .realtime && !setup.granted { self.logger.warning("control loop: \(setup)") }
-                })
+                },
+                loopEnded: { run.loopDone.store(true, ordering: .relaxed) })
             last.withLock { $0 = .init(id: result.sessionID, endReason: result.end.reason.rawValue, detail: result.end.detail) }
             logger.info("session ended", metadata: ["session": "\(result.sessionID)", "end": "\(result.end.reason.rawValue)", "detail": "\(result.end.detail)"])
         } catch {
@@ -199,8 +207,14 @@ public final class TherapyService: Sendable {
         return ControlReply(status: 200, sessionId: run.session.withLock { $0 }, report: status())
     }
 
-    /// Stops any running session and waits until the boot is vented (daemon shutdown).
+    /// Refuses new sessions from now on (the first step of a shutdown).
+    public func close() { closing.store(true, ordering: .relaxed) }
+
+    /// Refuses new sessions, lets one that is starting get going, then stops it and waits until
+    /// the boot is vented and its end recorded (daemon shutdown).
     public func shutdown() {
+        close()
+        while case .starting = state.withLock({ $0 }) { Thread.sleep(forTimeInterval: 0.01) }
         guard case .running(let run) = state.withLock({ $0 }) else { return }
         logger.notice("stopping the running session for shutdown")
         while !run.mailbox.post(.shutdown) { Thread.sleep(forTimeInterval: 0.01) }
@@ -224,20 +238,30 @@ public final class TherapyService: Sendable {
         return r
     }
 
-    /// For the watchdog: false when a session's loop has not published for `stall` seconds of
-    /// wall time (the loop publishes twenty times a second whatever the session does).
+    /// For the watchdog: false when a running session's clock has not moved for `stall` seconds
+    /// of wall time, counted from when its loop began (a loop stuck before its first tick counts).
+    /// Once the loop has finished (the boot vented) the session is only recording its end.
     public func healthy(stall: Double) -> Bool {
         guard case .running(let run) = state.withLock({ $0 }) else { return true }
-        guard let p = run.latest.withLock({ $0 }) else { return true }
-        return monotonicNow() - p.wall < stall || p.progress.time == 0
+        if run.loopDone.load(ordering: .relaxed) { return true }
+        let began = run.loopStart.withLock { $0 }
+        guard began > 0 else { return true }
+        let moved = run.latest.withLock { $0?.wall } ?? began
+        return monotonicNow() - max(moved, began) < stall
     }
+
+    /// When the API process last asked anything (it pings every few seconds): the supervisor
+    /// kills an API process that has gone quiet, hung.
+    public let apiSeen = Mutex<Double>(0)
 
     public func answer(_ r: ControlRequest) -> ControlReply {
         switch r.op {
-        case .ping: ControlReply(status: 200)
-        case .status: ControlReply(status: 200, report: status())
-        case .start: start(r)
-        case .command: command(r.command)
+        case .ping:
+            apiSeen.withLock { $0 = monotonicNow() }
+            return ControlReply(status: 200)
+        case .status: return ControlReply(status: 200, report: status())
+        case .start: return start(r)
+        case .command: return command(r.command)
         }
     }
 }
@@ -307,7 +331,7 @@ final class CommandMailbox: Sendable {
 }
 
 /// Monotonic seconds (CLOCK_MONOTONIC).
-func monotonicNow() -> Double {
+public func monotonicNow() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9

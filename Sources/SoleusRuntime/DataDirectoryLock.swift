@@ -50,6 +50,14 @@ public final class DataDirectoryLock: Sendable {
         return DataDirectoryLock(fd: fd, path: path)
     }
 
+    /// True when another process holds `directory`'s lock now.
+    public static func heldByAnother(directory: String) -> Bool {
+        let fd = open((directory as NSString).appendingPathComponent("soleus.lock"), O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK
+    }
+
     private static func holderPID(_ fd: Int32) -> Int? {
         var buf = [UInt8](repeating: 0, count: 32)
         let n = pread(fd, &buf, buf.count, 0)

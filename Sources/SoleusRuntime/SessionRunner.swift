@@ -119,9 +119,11 @@ public final class SessionRunner {
     /// never block. `progress` is called on the caller's thread about ten times per wall-clock
     /// second with the loop's latest snapshot. `started` is called on the caller's thread once the
     /// loop thread is set up, with what it got of real-time scheduling, before the first tick.
+    /// `loopEnded` is called on the caller's thread once the loop thread has finished (the boot
+    /// vented), before the end is recorded.
     public func run(
         commands: @escaping (Double) -> OperatorCommand? = { _ in nil }, progress: (SessionProgress) -> Void = { _ in },
-        started: (RealtimeSetup) -> Void = { _ in }
+        started: (RealtimeSetup) -> Void = { _ in }, loopEnded: () -> Void = {}
     ) throws -> SessionResult {
         // Vent before anything else: whatever state the boot was left in, start from safe.
         backend.vent()
@@ -144,6 +146,7 @@ public final class SessionRunner {
                 if let p = board.latest() { progress(p) }
             }
             thread.join()
+            loopEnded()
         } catch {
             backend.vent()
             _ = writer.finish(timeout: options.storageTimeout)

@@ -1,41 +1,66 @@
 import Foundation
 import Logging
+import SoleusDaemon
 import Synchronization
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Runs the API as a child process (`soleusd api …`) and restarts it whenever it exits: a crash,
-/// hang (killed by whoever noticed) or memory blow-up there ends that process only, never the
-/// session this process runs.
+/// Runs the API as a child process (`soleusd api …`) and restarts it whenever it exits: a crash or
+/// memory blow-up there ends that process only, never the session this process runs. A hang is
+/// turned into an exit: the API pings every 3 s, and one silent for ``hangTimeout`` is killed.
 final class APISupervisor: Sendable {
     let arguments: [String]
     let logger: Logger
+    /// When the API process last showed it was alive (monotonic seconds).
+    let lastSign: @Sendable () -> Double
+    static let hangTimeout = 15.0
+    let childStarted = Mutex<Double>(0)
     let child = Atomic<Int32>(0)
     let stopping = Atomic<Bool>(false)
     let done = DispatchSemaphore(value: 0)
 
-    init(arguments: [String], logger: Logger) {
+    init(arguments: [String], logger: Logger, lastSign: @escaping @Sendable () -> Double) {
         self.arguments = arguments
         self.logger = logger
+        self.lastSign = lastSign
     }
 
-    /// Starts the API and its restarts on a thread of its own.
+    /// Starts the API and its restarts on a thread of its own, and the hang watch on another.
     func start() {
         let t = Thread { [self] in superviseLoop() }
         t.name = "soleus-api-supervisor"
         t.start()
+        let w = Thread { [self] in hangWatch() }
+        w.name = "soleus-api-watch"
+        w.start()
+    }
+
+    /// Kills an API process that has not pinged for ``hangTimeout`` (the supervisor restarts it).
+    func hangWatch() {
+        while !stopping.load(ordering: .relaxed) {
+            Thread.sleep(forTimeInterval: 1)
+            let pid = child.load(ordering: .relaxed)
+            guard pid > 0 else { continue }
+            let quiet = monotonicNow() - max(lastSign(), childStarted.withLock { $0 })
+            if quiet > Self.hangTimeout, !stopping.load(ordering: .relaxed) {
+                logger.error("API process silent for \(Int(quiet)) s (hung); killing it", metadata: ["pid": "\(pid)"])
+                kill(pid, SIGKILL)
+                childStarted.withLock { $0 = monotonicNow() }
+            }
+        }
     }
 
     func superviseLoop() {
         var backoff = 0.5
         while !stopping.load(ordering: .relaxed) {
-            let began = monotonic()
+            let began = monotonicNow()
             guard let pid = spawn() else {
                 Thread.sleep(forTimeInterval: 5)
                 continue
             }
+            childStarted.withLock { $0 = monotonicNow() }
             child.store(pid, ordering: .relaxed)
             logger.info("API process started", metadata: ["pid": "\(pid)"])
             var status: Int32 = 0
@@ -44,15 +69,15 @@ final class APISupervisor: Sendable {
             if stopping.load(ordering: .relaxed) { break }
             let how = (status & 0x7f) == 0 ? "exited with status \((status >> 8) & 0xff)" : "was killed by signal \(status & 0x7f)"
             // Quick deaths back off (up to 10 s); one that ran a while restarts at once.
-            backoff = monotonic() - began > 30 ? 0.5 : min(backoff * 2, 10)
+            backoff = monotonicNow() - began > 30 ? 0.5 : min(backoff * 2, 10)
             logger.error("API process \(how); therapy is unaffected; restarting it in \(backoff) s", metadata: ["pid": "\(pid)"])
             Thread.sleep(forTimeInterval: backoff)
         }
         done.signal()
     }
 
-    /// Starts `/proc/self/exe api …` with every signal unblocked (this process blocks them for
-    /// its signal thread) and the standard streams shared.
+    /// Starts `/proc/self/exe api …` with no signal blocked and the default action for the ones
+    /// this process handles, the standard streams shared.
     func spawn() -> Int32? {
         let exe = "/proc/self/exe"
         let argv: [UnsafeMutablePointer<CChar>?] = (["soleusd"] + arguments).map { strdup($0) } + [nil]
@@ -87,11 +112,5 @@ final class APISupervisor: Sendable {
             kill(pid, SIGKILL)
             _ = done.wait(timeout: .now() + 2)
         }
-    }
-
-    func monotonic() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 }

@@ -54,7 +54,7 @@ struct DaemonOptions: ParsableArguments {
         }
         let data = data ?? file.data ?? defaultDataDirectory()
         let listenText = listen ?? file.listen ?? "127.0.0.1:7878"
-        guard let colon = listenText.lastIndex(of: ":"), let port = Int(listenText[listenText.index(after: colon)...]), (0...65535).contains(port) else {
+        guard let colon = listenText.lastIndex(of: ":"), let port = Int(listenText[listenText.index(after: colon)...]), (1...65535).contains(port) else {
             throw ValidationError("listen must be HOST:PORT (e.g. 127.0.0.1:7878), not \"\(listenText)\"")
         }
         let host = String(listenText[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))

@@ -54,11 +54,14 @@ struct Serve: ParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         signal(SIGXFSZ, SIG_IGN)
 
+        // The data directory first: a second daemon on it must leave the boot (and the first
+        // daemon's session) alone. Then the vent, before anything else touches boot or sessions.
+        let lock = try takeDataDirectory(s, logger)
+        defer { withExtendedLifetime(lock) {} }
         let profile = try ventFirst(s, logger)
         // If memory runs out, the kernel's OOM killer must pick the API process, never this one.
         if !setOOMScoreAdjustment(-900) { logger.info("could not lower the OOM score (needs CAP_SYS_RESOURCE); the API process raises its own instead") }
-        let (store, lock) = try openStore(s, logger)
-        defer { withExtendedLifetime(lock) {} }
+        let store = try openStore(s, logger)
         let token: String
         do {
             let t = try APIToken.ensure(s.tokenFile)
@@ -77,7 +80,7 @@ struct Serve: ParsableCommand {
         let control: ControlServer
         do { control = try ControlServer(path: s.controlSocket, service: service, logger: logger) } catch { throw fail(logger, "\(error)") }
         control.start()
-        let api = APISupervisor(arguments: apiArguments(s), logger: logger)
+        let api = APISupervisor(arguments: apiArguments(s), logger: logger) { service.apiSeen.withLock { $0 } }
         api.start()
         let notifier = SystemdNotifier()
         notifier.notify("READY=1\nSTATUS=boot vented; API on \(s.host):\(s.port)")
@@ -92,8 +95,11 @@ struct Serve: ParsableCommand {
         }
         logger.notice("signal \(received): shutting down")
         notifier.notify("STOPPING=1")
-        service.shutdown()
+        // No new session from here on; the API goes first so nothing can ask for one; then the
+        // running session stops and vents, and its end is recorded.
+        service.close()
         api.stop()
+        service.shutdown()
         control.stop()
         logger.notice("soleusd stopped; the boot is vented")
     }
@@ -117,15 +123,27 @@ struct Serve: ParsableCommand {
         return profile
     }
 
-    /// Opens the store, takes the data directory (one daemon, or one `soleus run`, at a time) and
-    /// marks what a killed daemon left open as interrupted.
-    func openStore(_ s: DaemonSettings, _ logger: Logger) throws -> (SessionStore, DataDirectoryLock) {
+    /// Takes the data directory's lock (one daemon, or one `soleus run`, per directory). Held by
+    /// another process: refused without touching the boot. Any other failure: the boot is vented
+    /// anyway, then the daemon stops.
+    func takeDataDirectory(_ s: DaemonSettings, _ logger: Logger) throws -> DataDirectoryLock {
+        try? FileManager.default.createDirectory(atPath: s.data, withIntermediateDirectories: true)
+        do { return try DataDirectoryLock.acquire(directory: s.data) } catch {
+            if DataDirectoryLock.heldByAnother(directory: s.data) {
+                throw fail(logger, "\(error.description); this daemon leaves the boot alone")
+            }
+            _ = try? ventFirst(s, logger)
+            throw fail(logger, error.description)
+        }
+    }
+
+    /// Opens the store and marks what a killed daemon left open as interrupted.
+    func openStore(_ s: DaemonSettings, _ logger: Logger) throws -> SessionStore {
         do {
             let store = try SessionStore(directory: s.data)
-            let lock = try DataDirectoryLock.acquire(directory: s.data)
             let marked = try store.markUnfinishedInterrupted()
             if marked > 0 { logger.warning("\(marked) session(s) left without an end (crash, kill or power loss) marked interrupted") }
-            return (store, lock)
+            return store
         } catch {
             throw fail(logger, error.description)
         }

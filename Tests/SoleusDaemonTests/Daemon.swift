@@ -34,7 +34,10 @@ final class Daemon: @unchecked Sendable {
     var token: String { (try? String(contentsOfFile: data + "/api-token", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "" }
 
     /// Starts the daemon and waits until its API answers.
-    init(speed: String = "realtime", hardware: String = "hardware/sim-3-dvt.toml", data: String? = nil, extra: [String] = []) throws {
+    let environment: [String: String]
+
+    init(speed: String = "realtime", hardware: String = "hardware/sim-3-dvt.toml", data: String? = nil, extra: [String] = [], environment: [String: String] = [:]) throws {
+        self.environment = environment
         self.data = data ?? Self.tempDir()
         port = Self.freePort()
         stderrFile = self.data + "/soleusd.stderr"
@@ -49,6 +52,7 @@ final class Daemon: @unchecked Sendable {
         process.executableURL = Self.binDir.appendingPathComponent("soleusd")
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: Self.root)
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         // One log for every run of this daemon: a restart appends to it.
         if !FileManager.default.fileExists(atPath: stderrFile) { _ = FileManager.default.createFile(atPath: stderrFile, contents: nil) }
         let err = FileHandle(forWritingAtPath: stderrFile)

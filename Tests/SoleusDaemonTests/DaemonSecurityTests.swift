@@ -81,6 +81,11 @@ import Glibc
         try "[daemon]\ntls_certificate = \"x.pem\"\n".write(toFile: dir + "/t.toml", atomically: true, encoding: .utf8)
         let t = try run(["--config", dir + "/t.toml", "--data", dir])
         #expect(t.status != 0 && t.stderr.contains("tls_key"), "\(t.stderr)")
+        try "[daemon]\nseed = -1\nrt_priority = -5\n".write(toFile: dir + "/n.toml", atomically: true, encoding: .utf8)
+        let negative = try run(["--config", dir + "/n.toml", "--data", dir])
+        #expect(negative.status != 0 && negative.stderr.contains("daemon.seed") && negative.stderr.contains("daemon.rt_priority"), "\(negative.stderr)")
+        let port = try run(["--listen", "127.0.0.1:0", "--data", dir])
+        #expect(port.status != 0 && port.stderr.contains("HOST:PORT"), "\(port.stderr)")
         let speed = try run(["--speed", "max", "--data", dir])
         #expect(speed.status != 0 && speed.stderr.contains("never flat out"), "\(speed.stderr)")
     }

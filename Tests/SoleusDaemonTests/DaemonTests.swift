@@ -109,6 +109,69 @@ import Glibc
         #expect(try d.status()["state"] as? String == "running")
     }
 
+    /// An API process that hangs (stopped outright here) stops pinging the therapy process, which
+    /// kills it and starts another; the session is not touched.
+    @Test func aHungAPIProcessIsReplaced() throws {
+        let d = try Daemon(speed: "2")
+        defer { d.stop() }
+        let p = try d.upload("protocols/dvt-3-chamber.toml")
+        #expect(try d.start(p).status == 201)
+        let hung = try d.health().apiPid
+        #expect(kill(hung, SIGSTOP) == 0)
+        try waitUntil(timeout: 40, "a new API process") { (try? d.health().apiPid).map { $0 != hung } ?? false }
+        #expect(d.log.contains("silent") && d.log.contains("killing it"))
+        #expect(try d.status()["state"] as? String == "running")
+        #expect(try d.cli(["stop"]).status == 0)
+        #expect(try d.session(1)["end_reason"] as? String == "stopped")
+    }
+
+    /// A second daemon on the same data directory is refused and leaves the boot alone: it does
+    /// not vent the first one's session.
+    @Test func aSecondDaemonLeavesTheBootAlone() throws {
+        let d = try Daemon(speed: "5")
+        defer { d.stop() }
+        let p = try d.upload("protocols/dvt-3-chamber.toml")
+        #expect(try d.start(p).status == 201)
+        let second = Process()
+        second.executableURL = Daemon.binDir.appendingPathComponent("soleusd")
+        second.arguments = ["--data", d.data, "--listen", "127.0.0.1:\(Daemon.freePort())", "--speed", "5"]
+        second.currentDirectoryURL = URL(fileURLWithPath: Daemon.root)
+        let err = Pipe()
+        second.standardError = err
+        second.standardOutput = FileHandle.nullDevice
+        try second.run()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        second.waitUntilExit()
+        #expect(second.terminationStatus != 0 && text.contains("in use by another") && text.contains("leaves the boot alone"), "\(text)")
+        #expect(!text.contains("boot vented"))
+        #expect(try d.status()["state"] as? String == "running")
+    }
+
+    /// Under systemd: READY once up, then watchdog pings while healthy.
+    @Test func itTellsSystemdItIsReadyAndAlive() throws {
+        let dir = Daemon.tempDir()
+        let path = dir + "/notify.sock"
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } }
+        #expect(withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } } == 0)
+        var tv = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        let d = try Daemon(speed: "10", environment: ["NOTIFY_SOCKET": path, "WATCHDOG_USEC": "400000"])
+        defer { d.stop() }
+        var messages: [String] = []
+        var buf = [UInt8](repeating: 0, count: 512)
+        while messages.filter({ $0.contains("WATCHDOG=1") }).count < 3 {
+            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard n > 0 else { break }
+            messages.append(String(decoding: buf[0..<n], as: UTF8.self))
+        }
+        #expect(messages.first?.hasPrefix("READY=1") == true, "\(messages)")
+        #expect(messages.filter { $0.contains("WATCHDOG=1") }.count >= 3, "\(messages)")
+    }
+
     /// Of two starts at once, exactly one wins; the other is told a session is running.
     @Test func concurrentStartsCannotBothWin() throws {
         let d = try Daemon(speed: "10")
