@@ -76,10 +76,11 @@ final class APISupervisor: Sendable {
         done.signal()
     }
 
-    /// Starts `/proc/self/exe api …` with no signal blocked and the default action for the ones
+    /// Starts this binary as `soleusd api …` with no signal blocked and the default action for the ones
     /// this process handles, the standard streams shared.
     func spawn() -> Int32? {
-        let exe = "/proc/self/exe"
+        // This very binary, by its real path (so `ps` and `pkill` see "soleusd", not "exe").
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "/proc/self/exe"
         let argv: [UnsafeMutablePointer<CChar>?] = (["soleusd"] + arguments).map { strdup($0) } + [nil]
         defer { for p in argv { free(p) } }
         var attr = posix_spawnattr_t()
