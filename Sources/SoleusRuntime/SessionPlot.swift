@@ -144,13 +144,18 @@ public struct SessionPlot: Sendable {
         for c in chambers.indices {
             out.add("<polyline class=\"pressure\" data-chamber=\"\(escape(chambers[c]))\" fill=\"none\" stroke=\"\(colour(c))\" stroke-width=\"1.6\" points=\"\(points(c, t0: t0, t1: t1, columns: Int(plotW), x: x, y: y))\"/>")
         }
+        var lastLabel = -Double.infinity
         for a in alarms where a.time >= t0 && a.time <= t1 {
             out.add("<line class=\"alarm\" data-t=\"\(f(a.time))\" data-condition=\"\(escape(a.condition))\" x1=\"\(f(x(a.time)))\" y1=\"\(f(top))\" x2=\"\(f(x(a.time)))\" y2=\"\(f(top + h))\" stroke=\"#c00\" stroke-width=\"1.5\"/>")
-            out.add("<text x=\"\(f(x(a.time) + 3))\" y=\"\(f(top + 12))\" fill=\"#c00\" font-size=\"11\">⚠ \(escape(a.condition))</text>")
+            // Labels only where they do not run into the previous one (the lines all stay).
+            if x(a.time) - lastLabel > 90 {
+                out.add("<text x=\"\(f(x(a.time) + 3))\" y=\"\(f(top + 12))\" fill=\"#c00\" font-size=\"11\">⚠ \(escape(a.condition))</text>")
+                lastLabel = x(a.time)
+            }
         }
         legend(&out, top: top)
         // Phase lanes: one per chamber, distal at the top.
-        var laneTop = top + h + 28
+        var laneTop = top + h + 46
         out.add("<text x=\"\(Self.left)\" y=\"\(f(laneTop - 6))\" font-size=\"11\" fill=\"#444\">phases: light = inflating, dark = holding</text>")
         for c in chambers.indices {
             out.add("<text x=\"\(f(Self.left - 6))\" y=\"\(f(laneTop + 10))\" text-anchor=\"end\" font-size=\"11\">\(escape(chambers[c]))</text>")
@@ -252,12 +257,14 @@ public struct SessionPlot: Sendable {
             out.add("<text x=\"\(f(Self.left - 6))\" y=\"\(f(y(v) + 4))\" text-anchor=\"end\" font-size=\"11\">\(fmtTick(v))</text>")
         }
         out.add("<text x=\"16\" y=\"\(f(top + h / 2))\" font-size=\"11\" transform=\"rotate(-90 16 \(f(top + h / 2)))\" text-anchor=\"middle\">mmHg</text>")
+        // Long spans in minutes, on round minutes.
         let minutes = t1 - t0 > 600
-        for v in ticks(t0, t1, count: 10) {
-            out.add("<line x1=\"\(f(x(v)))\" y1=\"\(f(top + h))\" x2=\"\(f(x(v)))\" y2=\"\(f(top + h + 4))\" stroke=\"#999\"/>")
-            out.add("<text x=\"\(f(x(v)))\" y=\"\(f(top + h + 15))\" text-anchor=\"middle\" font-size=\"11\">\(fmtTick(minutes ? v / 60 : v))</text>")
+        let unit = minutes ? 60.0 : 1.0
+        for v in ticks(t0 / unit, t1 / unit, count: 10) {
+            out.add("<line x1=\"\(f(x(v * unit)))\" y1=\"\(f(top + h))\" x2=\"\(f(x(v * unit)))\" y2=\"\(f(top + h + 4))\" stroke=\"#999\"/>")
+            out.add("<text x=\"\(f(x(v * unit)))\" y=\"\(f(top + h + 15))\" text-anchor=\"middle\" font-size=\"11\">\(fmtTick(v))</text>")
         }
-        out.add("<text x=\"\(f(Self.left + plotW - 2))\" y=\"\(f(top + h + 15))\" text-anchor=\"end\" font-size=\"11\" fill=\"#666\">\(minutes ? "min" : "s")</text>")
+        out.add("<text x=\"\(f(Self.left + plotW / 2))\" y=\"\(f(top + h + 29))\" text-anchor=\"middle\" font-size=\"11\" fill=\"#444\">time (\(minutes ? "min" : "s"))</text>")
     }
 
     func legend(_ out: inout SVGText, top: Double) {

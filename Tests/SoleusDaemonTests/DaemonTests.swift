@@ -38,6 +38,8 @@ import Glibc
         #expect(ack.status == 0 && ack.stdout.contains("Acknowledged: leak"), "\(ack.stdout) \(ack.stderr)")
         let watched = try d.cli(["status", "--watch", "--seconds", "1.5"])
         #expect(watched.status == 0 && watched.stdout.contains("RUNNING"), "\(watched.stderr)")
+        // The watcher went away mid-session: nothing changed for the session.
+        #expect(try d.status()["state"] as? String == "running")
 
         let stop = try d.cli(["stop"])
         #expect(stop.status == 0 && stop.stdout.contains("vented"), "\(stop.stderr)")
