@@ -84,7 +84,8 @@ extension APIServer {
     /// naming the `file` query parameter) and stores it under its name.
     func upload(_ request: Request, _ context: APIContext) async throws -> Response {
         let body = try await collect(request)
-        let label = request.uri.queryParameters.get("file").map { String($0.prefix(200)) } ?? "upload.toml"
+        // The label goes into every message line: no control characters (a newline would split one).
+        let label = request.uri.queryParameters.get("file").map { String(String($0.prefix(200)).map { $0.isASCII && ($0.asciiValue ?? 0) < 32 ? "_" : $0 }) } ?? "upload.toml"
         guard let text = String(validating: Array(body.readableBytesView), as: UTF8.self) else {
             throw APIError(.unprocessableContent, "\(label) is not UTF-8 text", problems: ["\(label): is not UTF-8 text; save it as UTF-8"])
         }
@@ -127,10 +128,19 @@ extension APIServer {
     /// A JSON decoding error in a sentence naming the key.
     static func describe(_ error: any Error) -> String {
         switch error as? DecodingError {
-        case .keyNotFound(let k, _): "\(k.stringValue) is missing"
-        case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c):
-            (c.codingPath.isEmpty ? "" : c.codingPath.map(\.stringValue).joined(separator: ".") + ": ") + c.debugDescription
+        case .keyNotFound(let k, _): "\(snake(k.stringValue)) is missing"
+        case .typeMismatch(_, let c), .valueNotFound(_, let c):
+            c.codingPath.isEmpty ? c.debugDescription : "\(c.codingPath.map { snake($0.stringValue) }.joined(separator: ".")) has the wrong type or is null"
+        case .dataCorrupted(let c):
+            c.codingPath.isEmpty ? "not valid JSON" : "\(c.codingPath.map { snake($0.stringValue) }.joined(separator: ".")) is not a valid value (a whole number where one is asked for?)"
         default: "\(error)"
+        }
+    }
+
+    /// A property name as it is on the wire (protocolId → protocol_id).
+    static func snake(_ name: String) -> String {
+        name.reduce(into: "") { out, ch in
+            if ch.isUppercase { out += "_" + ch.lowercased() } else { out.append(ch) }
         }
     }
 

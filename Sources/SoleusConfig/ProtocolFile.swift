@@ -21,11 +21,14 @@ public enum ProtocolFile {
         return (try parse(text, file: path), text)
     }
 
-    /// Parses `text` and validates it for `boot`, naming `file` in every error.
+    /// Parses `text` and validates it for `boot`, naming `file` in every error. `length`, when
+    /// given, replaces the protocol's session length before validation (an operator's override is
+    /// held to the same limits as the file).
     public static func plan(
-        _ text: String, file: String, for boot: BootDescription, level: Int? = nil, limb: String? = nil
+        _ text: String, file: String, for boot: BootDescription, level: Int? = nil, limb: String? = nil, length: SessionLength? = nil
     ) throws(ConfigError) -> TreatmentPlan {
-        let proto = try parse(text, file: file)
+        var proto = try parse(text, file: file)
+        if let length { proto.length = length }
         do {
             return try ProtocolValidator.plan(proto, for: boot, level: level, limb: limb)
         } catch {

@@ -79,7 +79,9 @@ public final class TherapyService: Sendable {
                 s = .starting
                 return nil
             case .starting: return .failure(409, "a session is starting; only one runs at a time")
-            case .running(let run): return .failure(409, "session \(run.session.withLock { $0 }.map(String.init) ?? "?") is running; only one runs at a time (stop it first)")
+            case .running(let run):
+                let which = run.session.withLock { $0 }.map { "session \($0) is running" } ?? "a session is starting"
+                return .failure(409, "\(which); only one runs at a time (stop it first)")
             }
         }
         if let claimed { return claimed }
@@ -100,31 +102,29 @@ public final class TherapyService: Sendable {
         let stored: StoredProtocol?
         do { stored = try store.storedProtocol(protocolId) } catch { throw ControlReply.Refusal(500, "\(error)") }
         guard let stored else { throw ControlReply.Refusal(404, "no protocol \(protocolId) (see GET /v1/protocols)") }
-        var prepared: PreparedSession
+        let length = try overrideLength(r)
         do {
-            prepared = try PreparedSession.prepare(protocolText: stored.text, label: stored.name, profile: settings.profile, level: r.level, limb: r.limb)
+            return try PreparedSession.prepare(protocolText: stored.text, label: stored.name, profile: settings.profile, level: r.level, limb: r.limb, length: length)
         } catch {
-            throw ControlReply.Refusal(422, "protocol \(protocolId) (\"\(stored.name)\") cannot run on this boot" + (r.level.map { " at level \($0)" } ?? ""),
+            let asked = [r.level.map { "level \($0)" }, r.minutes.map { "\(formatFixed($0, decimals: 1)) min" }, r.cycles.map { "\($0) cycles" }].compactMap { $0 }
+            throw ControlReply.Refusal(422, "protocol \(protocolId) (\"\(stored.name)\") cannot run on this boot" + (asked.isEmpty ? "" : " as asked (" + asked.joined(separator: ", ") + ")"),
                                        problems: error.description.split(separator: "\n").map(String.init))
         }
-        try applyOverrides(r, to: &prepared)
-        return prepared
     }
 
-    /// Replaces the session length with the request's minutes or cycles, within the boot's limits.
-    func applyOverrides(_ r: ControlRequest, to prepared: inout PreparedSession) throws {
-        let limit = settings.profile.boot.limits.maxSessionMinutes
+    /// The session length the request asks for, if any: minutes or cycles, not both. Checked
+    /// against the boot's limits by the validator, as a protocol file's own length is.
+    func overrideLength(_ r: ControlRequest) throws -> SessionLength? {
         if r.minutes != nil && r.cycles != nil { throw ControlReply.Refusal(422, "give minutes or cycles, not both") }
         if let m = r.minutes {
-            guard m.isFinite, m > 0, m <= limit else {
-                throw ControlReply.Refusal(422, "minutes must be more than 0 and at most the boot's session limit of \(formatFixed(limit, decimals: 0)) min (limits.max_session_min), not \(m)")
-            }
-            prepared.plan.length = .minutes(m)
+            guard m.isFinite, m > 0 else { throw ControlReply.Refusal(422, "minutes must be more than 0, not \(m)") }
+            return .minutes(m)
         }
         if let c = r.cycles {
             guard (1...InputLimits.maxCycles).contains(c) else { throw ControlReply.Refusal(422, "cycles must be between 1 and \(InputLimits.maxCycles), not \(c)") }
-            prepared.plan.length = .cycles(c)
+            return .cycles(c)
         }
+        return nil
     }
 
     /// Opens the boot and starts the session on its own thread; waits until it is recorded.

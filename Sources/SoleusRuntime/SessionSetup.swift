@@ -28,10 +28,11 @@ public struct PreparedSession: Sendable {
     /// Prepares a session from protocol text already in memory (the daemon's protocol library),
     /// validated against `profile`; errors name `label`. A single-limb protocol on a boot of two
     /// runs on `limb`, or on the first limb when none is given.
-    public static func prepare(protocolText: String, label: String, profile: HardwareProfile, level: Int? = nil, limb: String? = nil) throws(ConfigError) -> PreparedSession {
+    /// `length` replaces the protocol's session length, validated like the file's own.
+    public static func prepare(protocolText: String, label: String, profile: HardwareProfile, level: Int? = nil, limb: String? = nil, length: SessionLength? = nil) throws(ConfigError) -> PreparedSession {
         let proto = try ProtocolFile.parse(protocolText, file: label)
         let chosen = limb ?? (proto.limbs == .single && profile.boot.limbs.count > 1 ? profile.boot.limbs[0].name : nil)
-        let plan = try ProtocolFile.plan(protocolText, file: label, for: profile.boot, level: level, limb: chosen)
+        let plan = try ProtocolFile.plan(protocolText, file: label, for: profile.boot, level: level, limb: chosen, length: length)
         let warnings = try profile.checkTiming(of: plan, file: label)
         return PreparedSession(plan: plan, profile: profile, protocolPath: label, protocolText: protocolText, timingWarnings: warnings)
     }

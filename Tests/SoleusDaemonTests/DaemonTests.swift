@@ -214,6 +214,11 @@ import Glibc
         #expect(try d.authed("POST", "/v1/protocols", body: Data([0xff, 0xfe, 0x00])).status == 422)
         let p = try d.upload("protocols/dvt-3-chamber.toml")
         #expect(try d.authed("POST", "/v1/sessions", body: Data("{\"protocol_id\":\(p),\"minutes\":100000}".utf8)).status == 422)
+        // A length override is held to the profile's session limit like the file's own length.
+        let long = try d.authed("POST", "/v1/sessions", body: Data("{\"protocol_id\":\(p),\"cycles\":100000}".utf8))
+        #expect(long.status == 422 && long.text.contains("session.cycles") && long.text.contains("max_session_min"), "\(long.text)")
+        let missing = try d.authed("POST", "/v1/sessions", body: Data("{\"level\":1}".utf8))
+        #expect(missing.status == 400 && missing.text.contains("protocol_id is missing"), "\(missing.text)")
         #expect(try d.authed("POST", "/v1/sessions", body: Data("{\"protocol_id\":\(p),\"level\":7}".utf8)).status == 422)
         #expect(try d.authed("POST", "/v1/protocols?file=again.toml", body: Data(try String(contentsOfFile: Daemon.root + "/protocols/dvt-3-chamber.toml", encoding: .utf8).utf8)).status == 409)
         // Bytes that are not HTTP at all, and a header far past any sane size.
