@@ -105,7 +105,7 @@ let package = Package(
         .testTarget(name: "SoleusCoreTests", dependencies: ["SoleusCore"], swiftSettings: optimisedInDebug),
         .testTarget(name: "SoleusCLITests", dependencies: ["soleus"], swiftSettings: optimisedInDebug),
         // Runs the daemon and the CLI binaries as a user would.
-        .testTarget(name: "SoleusDaemonTests", dependencies: ["soleus", "soleusd", "SoleusRuntime"], swiftSettings: optimisedInDebug),
+        .testTarget(name: "SoleusDaemonTests", dependencies: ["soleus", "soleusd", "SoleusRuntime", "SoleusDaemon"], swiftSettings: optimisedInDebug),
         .testTarget(name: "SoleusConfigTests", dependencies: ["SoleusConfig"], swiftSettings: optimisedInDebug),
         .testTarget(name: "SoleusHardwareTests", dependencies: ["SoleusHardware", "SoleusTestSupport"], swiftSettings: optimisedInDebug),
         .testTarget(name: "SoleusSimulationTests", dependencies: ["SoleusSimulation"], swiftSettings: optimisedInDebug),

@@ -243,11 +243,16 @@ public final class TherapyService: Sendable {
     /// Once the loop has finished (the boot vented) the session is only recording its end.
     public func healthy(stall: Double) -> Bool {
         guard case .running(let run) = state.withLock({ $0 }) else { return true }
-        if run.loopDone.load(ordering: .relaxed) { return true }
-        let began = run.loopStart.withLock { $0 }
-        guard began > 0 else { return true }
-        let moved = run.latest.withLock { $0?.wall } ?? began
-        return monotonicNow() - max(moved, began) < stall
+        return Self.loopHealthy(now: monotonicNow(), loopStart: run.loopStart.withLock { $0 }, clockMoved: run.latest.withLock { $0?.wall },
+                                loopDone: run.loopDone.load(ordering: .relaxed), stall: stall)
+    }
+
+    /// The watchdog's judgement of a running session's loop, from wall times (s): healthy until
+    /// the loop has begun (`loopStart` 0: setting up), then while the session clock moved within
+    /// `stall` of `now` (counted from the loop's start if it never moved), and once it is done.
+    public static func loopHealthy(now: Double, loopStart: Double, clockMoved: Double?, loopDone: Bool, stall: Double) -> Bool {
+        if loopDone || loopStart == 0 { return true }
+        return now - max(clockMoved ?? loopStart, loopStart) < stall
     }
 
     /// When the API process last asked anything (it pings every few seconds): the supervisor

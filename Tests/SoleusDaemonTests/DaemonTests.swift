@@ -82,6 +82,7 @@ import Glibc
         #expect((samples.last?.t ?? 0) >= 120)
         let events = try d.authed("GET", "/v1/sessions/1/events").text
         #expect(!events.contains("log-overflow") && !events.contains("storage-error"))
+        #expect(events.contains("\"kind\":\"vented\""), "the end's vent is confirmed in the log")
     }
 
     /// kill -9 of the whole daemon mid-session, then a restart: the boot is vented before
