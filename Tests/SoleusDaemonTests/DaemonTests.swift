@@ -15,7 +15,7 @@ import Glibc
     /// The whole job through the CLI: upload, start, watch, acknowledge an alarm, stop, export, plot.
     /// The garment has a torn ankle bladder, so a medium leak alarm comes up in each hold.
     @Test func endToEndThroughTheCLI() throws {
-        let d = try Daemon(hardware: "Tests/SoleusDaemonTests/Fixtures/sim-3-dvt-leaky-ankle.toml")
+        let d = try Daemon(hardware: "Tests/Fixtures/sim-3-dvt-leaky-ankle.toml")
         defer { d.stop() }
         let up = try d.cli(["upload", "protocols/dvt-3-chamber.toml"])
         #expect(up.status == 0 && up.stdout.contains("as protocol 1"), "\(up.stderr)")
