@@ -293,7 +293,10 @@ final class SessionLoop: @unchecked Sendable {
         case .pause:
             // Every limb's controller vents and holds; the supervisors keep checking.
             var any = false
-            for i in channels.indices where channels[i].controller.pause(at: t) { any = true }
+            for i in channels.indices where channels[i].controller.pause(at: t) {
+                channels[i].supervisor.compressionsAbandoned()
+                any = true
+            }
             if !any { return true }
         case .resume:
             var any = false

@@ -61,11 +61,11 @@ struct Show: ParsableCommand {
 
     func run() throws {
         let (s, rows, events) = try SessionSource(data: data, device: device).load(id)
-        print(s, rows, events)
+        report(s, rows, events)
     }
 
-    func print(_ s: SessionStore.SessionInfo, _ rows: [(chamber: String, summary: CycleSummary)], _ events: [SessionEvent]) {
-        let id = s.id
+    /// Prints the session's record, its per-chamber table, every cycle and the notable events.
+    func report(_ s: SessionStore.SessionInfo, _ rows: [(chamber: String, summary: CycleSummary)], _ events: [SessionEvent]) {
         print("Session \(s.id): \(s.protocolName)")
         print("  protocol   \(s.protocolPath)  sha256 \(s.protocolSHA256)")
         print("  hardware   \(s.profileName) (\(s.profilePath)), \(s.backend)")
@@ -92,10 +92,7 @@ struct Show: ParsableCommand {
         for e in shown {
             print("  " + pad(formatFixed(e.time, decimals: 2), 9) + " s  " + e.kind.padding(16) + e.message)
         }
-        _ = id
     }
-
-    func print(_ line: String) { Swift.print(line) }
 }
 
 struct Export: ParsableCommand {

@@ -96,6 +96,17 @@ func jitter(_ t: Double) -> Double { ((t * 100).rounded().truncatingRemainder(di
         #expect(!c.run(0.02, p: { t in [20 + jitter(t), 0, 0] }, sp: [0]).contains(.targetNotReached))
     }
 
+    /// A pause by the operator ends a compression on purpose: not an undelivered one. The
+    /// supervisor keeps every other check (here: venting is still watched).
+    @Test func aCompressionAbandonedByAPauseIsNotNotReached() {
+        var b = Bench()
+        b.run(3, p: { t in [20 + jitter(t), 0, 0] }, out: inflating(0), sp: [45])
+        b.s.compressionsAbandoned()
+        #expect(!b.run(0.02, p: { t in [20 + jitter(t), 0, 0] }, out: .vented(chamberCount: 3), sp: [0]).contains(.targetNotReached))
+        // Still 20 mmHg long after the exhaust opened: vent failure is still raised.
+        #expect(b.run(15, p: { t in [20 + jitter(t), 0, 0] }, out: .vented(chamberCount: 3), sp: [0]).contains(.ventFailure))
+    }
+
     @Test func leakIsThePumpCompensatingInHold() {
         /// Holding at 45 with the inlet open `duty` of the time, in 1 s periods.
         func hold(duty: Double, for seconds: Double) -> AlarmSet {
