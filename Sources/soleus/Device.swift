@@ -17,8 +17,14 @@ struct DeviceOptions: ParsableArguments {
     @Option(name: .long, help: "The daemon's URL (e.g. http://controller.local:7878; default $SOLEUS_DEVICE or the client config file).")
     var device: String?
 
-    /// True when the command should talk to a daemon rather than the local store.
-    var isRemote: Bool { resolvedURL != nil }
+    /// True when the command should talk to a daemon rather than the local store (also when the
+    /// client configuration file is broken: ``client()`` then says what is wrong with it, instead
+    /// of the command quietly reading the local store).
+    var isRemote: Bool {
+        if resolvedURL != nil { return true }
+        let path = getenv("SOLEUS_CONFIG").map { String(cString: $0) } ?? Self.defaultConfigPath
+        return access(path, F_OK) == 0 && config == nil
+    }
 
     var config: ClientConfig? {
         let path = getenv("SOLEUS_CONFIG").map { String(cString: $0) } ?? Self.defaultConfigPath
@@ -31,19 +37,28 @@ struct DeviceOptions: ParsableArguments {
         return (getenv("HOME").map { String(cString: $0) } ?? ".") + "/.config/soleus/client.toml"
     }
 
+    /// Remote or local for a command that can be both: an explicit `--device` is remote, an
+    /// explicit `--data` local; otherwise $SOLEUS_DEVICE or the client configuration decide.
+    func isRemote(given data: DataOptions) -> Bool {
+        if device != nil { return true }
+        if data.data != nil { return false }
+        return isRemote
+    }
+
     var resolvedURL: String? { device ?? getenv("SOLEUS_DEVICE").map { String(cString: $0) } ?? config?.url }
 
     /// A client for the daemon; errors say what is missing and where to put it.
     func client() throws -> DeviceClient {
-        guard var url = resolvedURL, !url.isEmpty else {
-            throw CLIError("this command talks to a daemon: give --device URL, set SOLEUS_DEVICE, or put url in [device] of \(Self.defaultConfigPath)")
-        }
-        while url.hasSuffix("/") { url.removeLast() }
-        guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw CLIError("--device must start with http:// or https://, not \"\(url)\"") }
+        // A client configuration file with a mistake is reported as such, before anything else.
         let configPath = getenv("SOLEUS_CONFIG").map { String(cString: $0) } ?? Self.defaultConfigPath
         if access(configPath, F_OK) == 0 {
             do { _ = try ClientConfigFile.load(path: configPath) } catch { throw CLIError(error.description) }
         }
+        guard var url = resolvedURL, !url.isEmpty else {
+            throw CLIError("this command talks to a daemon: give --device URL, set SOLEUS_DEVICE, or put url in [device] of \(configPath)")
+        }
+        while url.hasSuffix("/") { url.removeLast() }
+        guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw CLIError("--device must start with http:// or https://, not \"\(url)\"") }
         guard let token = getenv("SOLEUS_TOKEN").map({ String(cString: $0) }) ?? config?.token, !token.isEmpty else {
             throw CLIError("no API token: set SOLEUS_TOKEN, or put token in [device] of \(configPath) (the daemon printed it at its first start; it is in its data directory's api-token file)")
         }

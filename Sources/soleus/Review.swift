@@ -12,7 +12,7 @@ struct Sessions: ParsableCommand {
     @OptionGroup var device: DeviceOptions
 
     func run() throws {
-        if device.isRemote {
+        if device.isRemote(given: data) {
             let client = try device.client()
             let list = try waitFor { try await client.decode([APIModel.Session].self, "/v1/sessions") }
             let status = try waitFor { try await client.decode(StatusReport.self, "/v1/status") }
@@ -112,7 +112,7 @@ struct Export: ParsableCommand {
     @OptionGroup var device: DeviceOptions
 
     func run() throws {
-        if device.isRemote { return try remote() }
+        if device.isRemote(given: data) { return try remote() }
         let (store, _) = try data.open()
         guard let s = try store.session(id) else { throw CLIError("no session \(id) in \(store.path) (see `soleus sessions`)") }
         let out: FileHandle
@@ -173,7 +173,7 @@ struct SessionSource {
     let device: DeviceOptions
 
     func load(_ id: Int64) throws -> (SessionStore.SessionInfo, [(chamber: String, summary: CycleSummary)], [SessionEvent]) {
-        if device.isRemote {
+        if device.isRemote(given: data) {
             let client = try device.client()
             let s = try waitFor { try await client.decode(APIModel.Session.self, "/v1/sessions/\(id)") }
             let cycles = try waitFor { try await client.decode([APIModel.Cycle].self, "/v1/sessions/\(id)/cycles") }
@@ -187,7 +187,7 @@ struct SessionSource {
 
     /// Every sample of the session.
     func samples(_ s: SessionStore.SessionInfo) throws -> [SessionSample] {
-        if device.isRemote {
+        if device.isRemote(given: data) {
             let client = try device.client()
             let parser = CSVSamples(chambers: s.chambers)
             try waitFor { try await client.stream("/v1/sessions/\(s.id)/samples?format=csv") { parser.feed(Data($0.readableBytesView)) } }

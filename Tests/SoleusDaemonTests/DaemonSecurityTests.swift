@@ -90,6 +90,43 @@ import Glibc
         #expect(speed.status != 0 && speed.stderr.contains("never flat out"), "\(speed.stderr)")
     }
 
+    /// The CLI finds the daemon and its token in the client configuration file; a mistake in that
+    /// file is an error naming the key, and a wrong token a clear 401 message.
+    @Test func theCLIReadsItsClientConfiguration() throws {
+        let d = try Daemon(speed: "10")
+        defer { d.stop() }
+        let config = d.data + "/client.toml"
+        try "[device]\nurl = \"\(d.base)\"\ntoken = \"\(d.token)\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let ok = try cliWithConfig(["status"], config: config)
+        #expect(ok.status == 0 && ok.stdout.contains("IDLE"), "\(ok.stderr)")
+        try "[device]\nurl = \"\(d.base)\"\ntokn = \"x\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let typo = try cliWithConfig(["status"], config: config)
+        #expect(typo.status != 0 && typo.stderr.contains("device.tokn"), "\(typo.stderr)")
+        try "[device]\nurl = \"\(d.base)\"\ntoken = \"wrong\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let wrong = try cliWithConfig(["status"], config: config)
+        #expect(wrong.status != 0 && wrong.stderr.contains("refused the token (401)"), "\(wrong.stderr)")
+    }
+
+    /// `soleus` with only SOLEUS_CONFIG set (no SOLEUS_DEVICE, no SOLEUS_TOKEN).
+    func cliWithConfig(_ args: [String], config: String) throws -> Daemon.CLIResult {
+        let p = Process()
+        p.executableURL = Daemon.binDir.appendingPathComponent("soleus")
+        p.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        env["SOLEUS_DEVICE"] = nil
+        env["SOLEUS_TOKEN"] = nil
+        env["SOLEUS_CA"] = nil
+        env["SOLEUS_CONFIG"] = config
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Daemon.CLIResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
     /// Past its burst a client gets 429 with Retry-After; the daemon serves on.
     @Test func aFloodGets429() throws {
         let d = try Daemon(speed: "10", extra: ["--requests-per-second", "1"])

@@ -63,8 +63,6 @@ public struct SafetySupervisor: Sendable {
         lastOutputs = .vented(chamberCount: chamberCount)
     }
 
-    /// Checks one tick. Returns the outputs to apply: the commanded ones, or the safe state.
-    /// `sharedInlets`: inlets of other limbs open on the same pump this tick (they share its air).
     /// The operator paused therapy: the compressions in progress end on purpose, so one ending
     /// below its target is not an undelivered compression (target-not-reached). Every other check
     /// goes on as before.
@@ -75,6 +73,8 @@ public struct SafetySupervisor: Sendable {
         }
     }
 
+    /// Checks one tick. Returns the outputs to apply: the commanded ones, or the safe state.
+    /// `sharedInlets`: inlets of other limbs open on the same pump this tick (they share its air).
     public mutating func check(time: Double, inputs: BootInputs, command: TherapyCommand, lateness: Double = 0, sharedInlets: Int = 0) -> BootOutputs {
         present = AlarmSet()
         otherInlets = sharedInlets
