@@ -62,17 +62,15 @@ struct Serve: ParsableCommand {
         // If memory runs out, the kernel's OOM killer must pick the API process, never this one.
         if !setOOMScoreAdjustment(-900) { logger.info("could not lower the OOM score (needs CAP_SYS_RESOURCE); the API process raises its own instead") }
         let store = try openStore(s, logger)
-        let token: String
+        // The API process reads the token from its file; this process makes it on first start.
         do {
             let t = try APIToken.ensure(s.tokenFile)
-            token = t.token
             if t.created {
                 // Shown this once; afterwards only the file (mode 0600) holds it.
                 print("API token (shown once; kept in \(s.tokenFile), mode 0600): \(t.token)")
                 fflush(nil)
             }
         } catch { throw fail(logger, "\(error)") }
-        _ = token
 
         let service = TherapyService(
             settings: .init(profile: profile, speed: s.speed, realtimePriority: s.rtPriority, seed: s.seed, dataDirectory: s.data),
@@ -109,9 +107,6 @@ struct Serve: ParsableCommand {
         let profile: HardwareProfile
         do { profile = try HardwareProfileFile.load(path: s.hardware) } catch { throw fail(logger, error.description) }
         for w in profile.warnings { logger.warning("\(s.hardware): \(w)") }
-        if s.speed != .realtime, case .io = profile.backend {
-            throw fail(logger, "speed \(s.speed) needs the simulated backend; real hardware runs in real time")
-        }
         do {
             let backend = try profile.makeBackend(seed: s.seed)
             backend.vent()
@@ -120,6 +115,10 @@ struct Serve: ParsableCommand {
             throw fail(logger, "the boot cannot be opened to vent it: \(error)")
         }
         logger.notice("boot vented", metadata: ["hardware": "\(profile.name)"])
+        // Refused after the vent, so even a misconfigured daemon leaves a real boot safe.
+        if s.speed != .realtime, case .io = profile.backend {
+            throw fail(logger, "speed \(s.speed) needs the simulated backend; real hardware runs in real time")
+        }
         return profile
     }
 
