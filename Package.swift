@@ -58,7 +58,7 @@ let package = Package(
         // The therapy side of the daemon: one session at a time, its command channel, the watchdog.
         .target(
             name: "SoleusDaemon",
-            dependencies: ["SoleusCore", "SoleusConfig", "SoleusRuntime", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["SoleusCore", "SoleusConfig", "SoleusHardware", "SoleusRuntime", .product(name: "Logging", package: "swift-log")],
             swiftSettings: optimisedInDebug
         ),
         // The daemon's API side (its own process): HTTP on Hummingbird, talking to the therapy side.
@@ -92,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "soleusd",
             dependencies: [
-                "SoleusCore", "SoleusConfig", "SoleusRuntime", "SoleusDaemon", "SoleusAPI",
+                "SoleusCore", "SoleusConfig", "SoleusHardware", "SoleusRuntime", "SoleusDaemon", "SoleusAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -6,6 +6,23 @@ import Synchronization
 import Glibc
 #endif
 
+/// Bytes a Unix socket's path may take, its terminating zero included.
+let unixSocketPathCapacity = MemoryLayout.size(ofValue: sockaddr_un().sun_path)
+
+/// The address of the Unix socket at `path` (an abstract one, for `abstract`: a leading zero byte)
+/// and its length for bind/connect/sendto; nil when the path is too long.
+func unixSocketAddress(_ path: String, abstract: Bool = false) -> (address: sockaddr_un, length: socklen_t)? {
+    var addr = sockaddr_un()
+    addr.sun_family = sa_family_t(AF_UNIX)
+    let bytes = Array(path.utf8)
+    let offset = abstract ? 1 : 0
+    guard bytes.count + offset < unixSocketPathCapacity else { return nil }
+    withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+        for (i, b) in bytes.enumerated() { raw[i + offset] = b }
+    }
+    return (addr, socklen_t(MemoryLayout<sa_family_t>.size + offset + bytes.count))
+}
+
 /// An error of the control socket, with the operating system's reason.
 public struct ControlChannelError: Error, CustomStringConvertible, Sendable {
     public var description: String
@@ -24,18 +41,10 @@ public enum ControlChannel {
     public static let ioTimeout = 5.0
 
     static func address(_ path: String) throws(ControlChannelError) -> sockaddr_un {
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        let capacity = MemoryLayout.size(ofValue: addr.sun_path)
-        guard bytes.count < capacity else {
-            throw ControlChannelError(message: "the control socket path \(path) is \(bytes.count) bytes; Unix sockets allow \(capacity - 1) (use a shorter data directory)")
+        guard let addr = unixSocketAddress(path) else {
+            throw ControlChannelError(message: "the control socket path \(path) is \(path.utf8.count) bytes; Unix sockets allow \(unixSocketPathCapacity - 1) (use a shorter data directory)")
         }
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            for (i, b) in bytes.enumerated() { raw[i] = b }
-            raw[bytes.count] = 0
-        }
-        return addr
+        return addr.address
     }
 
     static func setTimeouts(_ fd: Int32, _ seconds: Double) {

@@ -29,19 +29,12 @@ public final class SystemdNotifier: Sendable {
         // An abstract socket is given with a leading "@".
         let abstract = path.hasPrefix("@")
         if abstract { path.removeFirst() }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        let capacity = MemoryLayout.size(ofValue: addr.sun_path)
-        let offset = abstract ? 1 : 0
-        guard bytes.count + offset < capacity else { return false }
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            for (i, b) in bytes.enumerated() { raw[i + offset] = b }
-        }
+        guard let found = unixSocketAddress(path, abstract: abstract) else { return false }
+        var addr = found.address
+        let length = found.length
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
-        let length = socklen_t(MemoryLayout<sa_family_t>.size + offset + bytes.count)
         let message = Array(state.utf8)
         let sent = withUnsafePointer(to: &addr) { a in
             a.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in

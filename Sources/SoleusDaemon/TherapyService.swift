@@ -169,10 +169,10 @@ public final class TherapyService: Sendable {
                 progress: { p in
                     // The wall time kept is when the session clock last moved: a stalled loop
                     // leaves its last snapshot on the board, and must not look alive.
-                    run.latest.withLock { l in l = (p, l.map { $0.progress.time == p.time } == true ? l?.wall ?? monotonicNow() : monotonicNow()) }
+                    run.latest.withLock { l in l = (p, l.map { $0.progress.time == p.time } == true ? l?.wall ?? monotonicSeconds() : monotonicSeconds()) }
                 },
                 started: { setup in
-                    run.loopStart.withLock { $0 = monotonicNow() }
+                    run.loopStart.withLock { $0 = monotonicSeconds() }
                     signalled = true
                     run.began.signal()
                     if self.settings.speed == .realtime && !setup.granted { self.logger.warning("control loop: \(setup)") }
@@ -243,7 +243,7 @@ public final class TherapyService: Sendable {
     /// Once the loop has finished (the boot vented) the session is only recording its end.
     public func healthy(stall: Double) -> Bool {
         guard case .running(let run) = state.withLock({ $0 }) else { return true }
-        return Self.loopHealthy(now: monotonicNow(), loopStart: run.loopStart.withLock { $0 }, clockMoved: run.latest.withLock { $0?.wall },
+        return Self.loopHealthy(now: monotonicSeconds(), loopStart: run.loopStart.withLock { $0 }, clockMoved: run.latest.withLock { $0?.wall },
                                 loopDone: run.loopDone.load(ordering: .relaxed), stall: stall)
     }
 
@@ -262,7 +262,7 @@ public final class TherapyService: Sendable {
     public func answer(_ r: ControlRequest) -> ControlReply {
         switch r.op {
         case .ping:
-            apiSeen.withLock { $0 = monotonicNow() }
+            apiSeen.withLock { $0 = monotonicSeconds() }
             return ControlReply(status: 200)
         case .status: return ControlReply(status: 200, report: status())
         case .start: return start(r)
@@ -333,11 +333,4 @@ final class CommandMailbox: Sendable {
     func take() -> OperatorCommand? {
         queue.withLockIfAvailable { q in q.isEmpty ? nil : q.removeFirst() } ?? nil
     }
-}
-
-/// Monotonic seconds (CLOCK_MONOTONIC).
-public func monotonicNow() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }

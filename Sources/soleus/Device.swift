@@ -102,7 +102,7 @@ final class DeviceClient: Sendable {
         }
         let response: HTTPClientResponse
         do { response = try await http.execute(req, timeout: .seconds(90)) } catch {
-            throw CLIError("cannot reach the daemon at \(base): \(error)")
+            throw CLIError("cannot reach the daemon at \(base): \(error) (is soleusd running there, and is the URL right?)")
         }
         let bytes = try await response.body.collect(upTo: 256 << 20)
         return Reply(status: Int(response.status.code), body: Data(bytes.readableBytesView))
@@ -137,7 +137,7 @@ final class DeviceClient: Sendable {
         req.headers.add(name: "Authorization", value: "Bearer \(token)")
         let response: HTTPClientResponse
         do { response = try await http.execute(req, timeout: .hours(24)) } catch {
-            throw CLIError("cannot reach the daemon at \(base): \(error)")
+            throw CLIError("cannot reach the daemon at \(base): \(error) (is soleusd running there, and is the URL right?)")
         }
         guard response.status.code == 200 else {
             let body = try await response.body.collect(upTo: 1 << 20)

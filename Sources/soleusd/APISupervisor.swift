@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SoleusDaemon
+import SoleusHardware
 import Synchronization
 
 #if canImport(Glibc)
@@ -43,11 +44,11 @@ final class APISupervisor: Sendable {
             Thread.sleep(forTimeInterval: 1)
             let pid = child.load(ordering: .relaxed)
             guard pid > 0 else { continue }
-            let quiet = monotonicNow() - max(lastSign(), childStarted.withLock { $0 })
+            let quiet = monotonicSeconds() - max(lastSign(), childStarted.withLock { $0 })
             if quiet > Self.hangTimeout, !stopping.load(ordering: .relaxed) {
                 logger.error("API process silent for \(Int(quiet)) s (hung); killing it", metadata: ["pid": "\(pid)"])
                 kill(pid, SIGKILL)
-                childStarted.withLock { $0 = monotonicNow() }
+                childStarted.withLock { $0 = monotonicSeconds() }
             }
         }
     }
@@ -55,12 +56,12 @@ final class APISupervisor: Sendable {
     func superviseLoop() {
         var backoff = 0.5
         while !stopping.load(ordering: .relaxed) {
-            let began = monotonicNow()
+            let began = monotonicSeconds()
             guard let pid = spawn() else {
                 Thread.sleep(forTimeInterval: 5)
                 continue
             }
-            childStarted.withLock { $0 = monotonicNow() }
+            childStarted.withLock { $0 = monotonicSeconds() }
             child.store(pid, ordering: .relaxed)
             logger.info("API process started", metadata: ["pid": "\(pid)"])
             var status: Int32 = 0
@@ -69,7 +70,7 @@ final class APISupervisor: Sendable {
             if stopping.load(ordering: .relaxed) { break }
             let how = (status & 0x7f) == 0 ? "exited with status \((status >> 8) & 0xff)" : "was killed by signal \(status & 0x7f)"
             // Quick deaths back off (up to 10 s); one that ran a while restarts at once.
-            backoff = monotonicNow() - began > 30 ? 0.5 : min(backoff * 2, 10)
+            backoff = monotonicSeconds() - began > 30 ? 0.5 : min(backoff * 2, 10)
             logger.error("API process \(how); therapy is unaffected; restarting it in \(backoff) s", metadata: ["pid": "\(pid)"])
             Thread.sleep(forTimeInterval: backoff)
         }

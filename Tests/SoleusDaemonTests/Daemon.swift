@@ -152,15 +152,18 @@ final class Daemon: @unchecked Sendable {
     func cli(_ args: [String]) throws -> CLIResult { try Self.cli(args, device: base, token: token) }
 
     static func cli(_ args: [String], device: String, token: String, ca: String? = nil) throws -> CLIResult {
+        try execute("soleus", args, environment: ["SOLEUS_DEVICE": device, "SOLEUS_TOKEN": token, "SOLEUS_CONFIG": "/nonexistent", "SOLEUS_CA": ca])
+    }
+
+    /// Runs one of the built binaries from the repository root with its output captured; the
+    /// environment's entries replace (or, nil, remove) the test's own.
+    static func execute(_ binary: String, _ args: [String], environment: [String: String?] = [:]) throws -> CLIResult {
         let p = Process()
-        p.executableURL = binDir.appendingPathComponent("soleus")
+        p.executableURL = binDir.appendingPathComponent(binary)
         p.arguments = args
         p.currentDirectoryURL = URL(fileURLWithPath: root)
         var env = ProcessInfo.processInfo.environment
-        env["SOLEUS_DEVICE"] = device
-        env["SOLEUS_TOKEN"] = token
-        env["SOLEUS_CONFIG"] = "/nonexistent"
-        env["SOLEUS_CA"] = ca
+        for (k, v) in environment { env[k] = v }
         p.environment = env
         let out = Pipe(), err = Pipe()
         p.standardOutput = out

@@ -109,22 +109,7 @@ import Glibc
 
     /// `soleus` with only SOLEUS_CONFIG set (no SOLEUS_DEVICE, no SOLEUS_TOKEN).
     func cliWithConfig(_ args: [String], config: String) throws -> Daemon.CLIResult {
-        let p = Process()
-        p.executableURL = Daemon.binDir.appendingPathComponent("soleus")
-        p.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        env["SOLEUS_DEVICE"] = nil
-        env["SOLEUS_TOKEN"] = nil
-        env["SOLEUS_CA"] = nil
-        env["SOLEUS_CONFIG"] = config
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Daemon.CLIResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        try Daemon.execute("soleus", args, environment: ["SOLEUS_DEVICE": nil, "SOLEUS_TOKEN": nil, "SOLEUS_CA": nil, "SOLEUS_CONFIG": config])
     }
 
     /// Past its burst a client gets 429 with Retry-After; the daemon serves on.
@@ -140,17 +125,5 @@ import Glibc
         #expect(limited?.text.contains("too many requests") == true)
     }
 
-    func run(_ args: [String]) throws -> Daemon.CLIResult {
-        let p = Process()
-        p.executableURL = Daemon.binDir.appendingPathComponent("soleusd")
-        p.arguments = args
-        p.currentDirectoryURL = URL(fileURLWithPath: Daemon.root)
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Daemon.CLIResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
-    }
+    func run(_ args: [String]) throws -> Daemon.CLIResult { try Daemon.execute("soleusd", args) }
 }
