@@ -149,6 +149,18 @@ public enum APIModel {
         }
     }
 
+    /// The data of a `session-event` on the live stream: an event in the export's JSON Lines shape
+    /// (`event`, `mmHg`; docs/openapi.json, StreamSessionEvent), with its session's id.
+    public struct StreamEvent: Decodable, Sendable, Equatable {
+        public var sessionId: Int64
+        public var event: String
+        public var tS: Double?
+        public var cycle: Int
+        public var chamber: String?
+        public var mmHg: Double?
+        public var message: String
+    }
+
     public struct Problem: Codable, Sendable, Equatable {
         public var error: String
         public var problems: [String]?

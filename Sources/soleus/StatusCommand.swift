@@ -87,9 +87,9 @@ final class StatusView: @unchecked Sendable {
     func show(event: String, data: String) {
         if json { print("\(event) \(data)"); fflush(nil); return }
         if event == "session-event" {
-            guard !tty, let e = try? WireJSON.decode(APIModel.Event.self, from: Data(data.utf8)) else { return }
-            if ["alarm", "alarm-acknowledged", "alarm-reset", "alarm-ended", "operator-stop", "operator-pause", "operator-resume", "safe-state"].contains(e.kind) {
-                print("  event \(formatFixed(e.tS ?? 0, decimals: 2)) s  \(e.kind)  \(e.message)")
+            guard !tty, let e = try? WireJSON.decode(APIModel.StreamEvent.self, from: Data(data.utf8)) else { return }
+            if ["alarm", "alarm-acknowledged", "alarm-reset", "alarm-ended", "operator-stop", "operator-pause", "operator-resume", "safe-state"].contains(e.event) {
+                print("  event \(formatFixed(e.tS ?? 0, decimals: 2)) s  \(e.event)  \(e.message)")
             }
             return
         }

@@ -38,6 +38,8 @@ import Glibc
         #expect(ack.status == 0 && ack.stdout.contains("Acknowledged: leak"), "\(ack.stdout) \(ack.stderr)")
         let watched = try d.cli(["status", "--watch", "--seconds", "1.5"])
         #expect(watched.status == 0 && watched.stdout.contains("RUNNING"), "\(watched.stderr)")
+        // Off a terminal the watch also lists the session's notable events (the last ones first).
+        #expect(watched.stdout.contains("alarm-acknowledged"), "\(watched.stdout)")
         // The watcher went away mid-session: nothing changed for the session.
         #expect(try d.status()["state"] as? String == "running")
 
