@@ -252,6 +252,7 @@ public enum HardwareProfileFile {
                 params.directEmergencyStop = protection.directEmergencyStop
                 params.redundantSensors = protection.redundantSensors
                 params.drives = (limbs ?? []).flatMap { l in l.chambers.map { _ in l.drive } }
+                    params.limb?.limbStarts = (limbs ?? []).map(\.firstChamber)
                 model = params
                 // Rate limits follow the garment and pump; the quiet frozen-sensor check needs the
                 // real sensor's noise, which a model does not promise: it stays as [safety] sets it.
@@ -272,6 +273,7 @@ public enum HardwareProfileFile {
                     params.directEmergencyStop = protection.directEmergencyStop
                     params.redundantSensors = protection.redundantSensors
                     params.drives = (limbs ?? []).flatMap { l in l.chambers.map { _ in l.drive } }
+                    params.limb?.limbStarts = (limbs ?? []).map(\.firstChamber)
                     backend = .simulated(params)
                     derive(&safety, from: params, ceiling: limits.ceiling.mmHg, explicit: explicit)
                 }
@@ -391,6 +393,7 @@ public enum HardwareProfileFile {
     static func simulation(_ t: inout TableReader, chambers known: [String]?) -> BootParameters? {
         let chambers = known ?? []
         let issues = t.issues
+        let issuesBefore = issues.issues.count
         var p = BootParameters(chambers: [])
         // Upper bounds are about 100× any real part's value: they keep the physics on ordinary
         // numbers whatever a file says.
@@ -419,6 +422,9 @@ public enum HardwareProfileFile {
             if seed < 0 { issues.add(t.keyPath("seed"), "must be 0 or more") } else { p.seed = UInt64(seed) }
         }
         let entries = t.tables("chamber", maxCount: maxChambers)
+        let hasLimb = t.has("limb")
+        let limbTable = hasLimb ? t.table("limb") : nil
+        var segments: [LimbParameters.Segment] = []
         if known != nil && entries.count != chambers.count {
             issues.add(t.keyPath("chamber"), "describes \(entries.count) chambers but the profile's chambers (limb by limb) are \(chambers.count); give one [[simulation.chamber]] per chamber, in the same order")
         }
@@ -435,9 +441,58 @@ public enum HardwareProfileFile {
             if let v, v <= 0 { issues.add(e.keyPath("volume_l"), "must be above 0"); ok = false }
             if let c, c < 0 { issues.add(e.keyPath("compliance_l_per_mmHg"), "must be 0 or more"); ok = false }
             if leak < 0 { issues.add(e.keyPath("leak"), "must be 0 or more"); ok = false }
+            segments.append(segment(&e, limb: hasLimb))
             e.rejectUnknownKeys()
             if let v, let c { p.chambers.append(.init(volumeL: v, complianceLPerMmHg: c, leak: leak)) } else { ok = false }
         }
-        return ok ? p : nil
+        if var lt = limbTable {
+            p.limb = limb(&lt, segments: segments)
+            lt.rejectUnknownKeys()
+        }
+        return ok && issues.issues.count == issuesBefore ? p : nil
+    }
+
+    /// A chamber's segment of limb (its limb keys; defaults for an adult calf, `docs/limb-model.md`).
+    /// Without a `[simulation.limb]` table the keys are refused: they would be silently unused.
+    static func segment(_ e: inout TableReader, limb: Bool) -> LimbParameters.Segment {
+        var s = LimbParameters.Segment()
+        let keys = ["venous_ml", "ejectable", "seated_depth_cm", "tissue_ml_per_mmHg"]
+        guard limb else {
+            for k in keys where e.has(k) {
+                _ = e.node(k)
+                e.issues.add(e.keyPath(k), "describes the limb, but the profile has no [simulation.limb] table: add one (docs/limb-model.md) or remove the key")
+            }
+            return s
+        }
+        if let v = e.number("venous_ml", in: 0...2000, "mL") { s.venousML = v }
+        if let v = e.number("ejectable", in: 0...1, "(share of the venous volume)") { s.ejectable = v }
+        if let v = e.number("seated_depth_cm", in: 0...150, "cm") { s.seatedDepthCM = v }
+        if let v = e.number("tissue_ml_per_mmHg", in: 0...10, "mL/mmHg") { s.tissueMLPerMmHg = v }
+        return s
+    }
+
+    /// The `[simulation.limb]` table: the limb inside the garment.
+    static func limb(_ t: inout TableReader, segments: [LimbParameters.Segment]) -> LimbParameters {
+        var l = LimbParameters(segments: segments)
+        switch t.string("kind") {
+        case nil, "leg": break
+        case "dummy": l.venous = false
+        case let other?: t.issues.add(t.keyPath("kind"), "is \"\(other)\"; use \"leg\" (venous compartments that empty and refill) or \"dummy\" (a foam or plastic form: tissue only, no blood)")
+        }
+        if let name = t.string("posture") {
+            if let posture = LimbParameters.Posture(rawValue: name) { l.posture = posture } else {
+                t.issues.add(t.keyPath("posture"), "is \"\(name)\"; use one of \(LimbParameters.Posture.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))")
+            }
+        }
+        if let v = t.number("refill_s", in: 1...300, "s") { l.refillSeconds = v }
+        if let v = t.number("emptying_s", in: 0.1...30, "s") { l.emptyingSeconds = v }
+        if let v = t.number("resting_venous_mmHg", in: 0...40, "mmHg") { l.restingVenousMmHg = v }
+        if let v = t.number("emptying_mmHg", in: 1...200, "mmHg") { l.emptyingMmHg = v }
+        if let v = t.number("tissue_s", in: 0.1...600, "s") { l.tissueSeconds = v }
+        if let v = t.number("ambient_c", in: -20...45, "°C") { l.ambientC = v }
+        if let v = t.number("skin_c", in: 20...42, "°C") { l.skinC = v }
+        if let v = t.number("thermal_s", in: 1...3600, "s") { l.thermalSeconds = v }
+        if let v = t.number("outlet_area_cm2", in: 0.05...20, "cm²") { l.outletAreaCM2 = v }
+        return l
     }
 }

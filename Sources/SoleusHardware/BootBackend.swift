@@ -21,11 +21,16 @@ public protocol BootBackend: AnyObject {
     func close()
     /// The last hardware error seen (a module's reply, a failed call), for the session log.
     var lastFault: String? { get }
+    /// Moves the compressions whose figures are complete into `out` (keeping its capacity). Only a
+    /// backend that can see the limb has any (the simulator's limb model); `final` closes the one
+    /// still open at the end of a session.
+    func takeLimbCompressions(into out: inout [LimbCompression], final: Bool)
 }
 
 extension BootBackend {
     public func close() { vent() }
     public var lastFault: String? { nil }
+    public func takeLimbCompressions(into out: inout [LimbCompression], final: Bool) {}
 }
 
 /// A hardware failure, naming the device and what went wrong.

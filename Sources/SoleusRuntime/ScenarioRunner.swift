@@ -144,6 +144,7 @@ final class ScriptedBoot: BootBackend {
 
     func write(_ outputs: BootOutputs) throws(HardwareError) { try sim.write(outputs) }
     func vent() { sim.vent() }
+    func takeLimbCompressions(into out: inout [LimbCompression], final: Bool) { sim.takeLimbCompressions(into: &out, final: final) }
 
     /// First time at or after `from` when every chamber but `excluding` read below 5 mmHg (true).
     func ventedTime(after from: Double, excluding: [Int]) -> Double? {

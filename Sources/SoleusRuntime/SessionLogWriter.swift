@@ -106,6 +106,9 @@ final class SessionLogWriter: @unchecked Sendable {
         case .summary(let s):
             summaries.append(s)
             if batch.summaries.count < LogHealth.maxBacklogEvents { batch.summaries.append(s) } else { health.droppedSummaries += 1 }
+        case .limb(let c, let number):
+            if batch.compressions.count < LogHealth.maxBacklogEvents { batch.compressions.append(NumberedCompression(number: number, compression: c)) }
+            log(formatter.compressionEvent(c, number: number, cycle: lastCycle))
         case .flush(let t, let mark):
             lastTime = t
             flush(at: t)
@@ -148,6 +151,7 @@ final class SessionLogWriter: @unchecked Sendable {
         batch.samples.removeAll(keepingCapacity: true)
         batch.events.removeAll(keepingCapacity: true)
         batch.summaries.removeAll(keepingCapacity: true)
+        batch.compressions.removeAll(keepingCapacity: true)
         if health.failing {
             health.failing = false
             failing.store(false, ordering: .releasing)
@@ -166,6 +170,14 @@ struct LogFormatter: Sendable {
     let limbNames: [[String]]
     let limbs: [String]
     let severalLimbs: Bool
+
+    /// The log's line for a limb compression: what the simulated limb says this compression did.
+    func compressionEvent(_ c: LimbCompression, number: Int, cycle: Int) -> SessionEvent {
+        let limb = severalLimbs && c.limb < limbs.count ? "\(limbs[c.limb]) " : ""
+        let refill = c.refillSeconds.isNaN ? "not refilled before the next compression" : "refilled (90 %) in \(formatFixed(c.refillSeconds, decimals: 1)) s"
+        return SessionEvent(time: c.start, cycle: cycle, kind: "limb-compression", pressure: nil,
+                            message: "\(limb)compression \(number) (simulated limb): \(formatFixed(c.expelledML, decimals: 0)) mL of venous blood expelled, peak outflow \(formatFixed(c.peakFlowMLPerS, decimals: 1)) mL/s (velocity proxy \(formatFixed(c.peakVelocityCMPerS, decimals: 1)) cm/s), \(refill)")
+    }
 
     func event(_ record: LogRecord) -> SessionEvent? {
         switch record {
@@ -213,7 +225,7 @@ struct LogFormatter: Sendable {
                                 message: "safe state forced by \(cause)\(severalLimbs ? " on the \(limbs[i]) limb" : ""): pump off, inlets closed, exhausts open")
         case .note(let e):
             return e
-        case .empty, .sample, .summary, .lost, .flush:
+        case .empty, .sample, .summary, .limb, .lost, .flush:
             return nil
         }
     }

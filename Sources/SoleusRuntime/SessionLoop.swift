@@ -64,6 +64,10 @@ final class SessionLoop: @unchecked Sendable {
     var ventUnconfirmed: String?
     var setup = RealtimeSetup(requestedPriority: nil, priority: nil, memoryLocked: false, problems: [])
     var timing: LoopTiming
+    /// Limb compressions taken from the backend (simulated limbs only), and how many each limb
+    /// has had.
+    var compressions: [LimbCompression] = []
+    var compressionCounts: [Int]
 
     var backend: BootBackend { runner.backend }
     /// Faster than real time (`--speed N`) the loop's wall-clock lateness has no physical meaning:
@@ -100,6 +104,8 @@ final class SessionLoop: @unchecked Sendable {
         histogram = LatencyHistogram(period: tick)
         timing = LoopTiming(period: tick)
         lastOutputs = .vented(chamberCount: n)
+        compressions.reserveCapacity(16)
+        compressionCounts = Array(repeating: 0, count: max(boot.limbs.count, 1))
     }
 
     /// Alarms kept for the session's result; more are logged but not listed.
@@ -122,6 +128,7 @@ final class SessionLoop: @unchecked Sendable {
         therapy()
         closeCycles()
         ventingTail()
+        handOverCompressions(final: true)
         if pacing.isPaced {
             timing = histogram.summary(paced: true)
             push(.note(SessionEvent(time: t, cycle: cycleNow(), kind: "loop-timing", message: "control loop at \(formatFixed(1 / tick, decimals: 0)) Hz: \(timing)")),
@@ -176,7 +183,10 @@ final class SessionLoop: @unchecked Sendable {
             return end(.lengthLimit, "ended at the profile's session limit of \(formatFixed(runner.limits.maxSessionMinutes, decimals: 0)) min (limits.max_session_min)", kind: "length-limit")
         }
         if let cmd = commands(t), !obey(cmd) { return false }
-        if k % flushTicks == 0 { flush() }
+        if k % flushTicks == 0 {
+            handOverCompressions(final: false)
+            flush()
+        }
         publish(inputs: inputs)
         return true
     }
@@ -305,6 +315,17 @@ final class SessionLoop: @unchecked Sendable {
         }
         push(.command(cmd, time: t, cycle: cycleNow(), alarms: concerned))
         return true
+    }
+
+    /// Logs the compressions whose figures the backend has completed (at the end, every one).
+    func handOverCompressions(final: Bool) {
+        backend.takeLimbCompressions(into: &compressions, final: final)
+        for c in compressions {
+            let l = min(max(c.limb, 0), compressionCounts.count - 1)
+            compressionCounts[l] += 1
+            push(.limb(c, number: compressionCounts[l]), waitForRoom: final)
+        }
+        compressions.removeAll(keepingCapacity: true)
     }
 
     func closeCycles() {

@@ -113,8 +113,19 @@ public struct LogBatch: Sendable {
     public var samples: [SessionSample] = []
     public var events: [SessionEvent] = []
     public var summaries: [CycleSummary] = []
-    public var isEmpty: Bool { samples.isEmpty && events.isEmpty && summaries.isEmpty }
+    public var compressions: [NumberedCompression] = []
+    public var isEmpty: Bool { samples.isEmpty && events.isEmpty && summaries.isEmpty && compressions.isEmpty }
     public init() {}
+}
+
+/// A limb compression with its number within its limb (1-based), as the log keeps it.
+public struct NumberedCompression: Sendable, Equatable {
+    public var number: Int
+    public var compression: LimbCompression
+    public init(number: Int, compression: LimbCompression) {
+        self.number = number
+        self.compression = compression
+    }
 }
 
 /// Where a running session's log goes. The SQLite ``SessionStore`` in production; tests may keep it
@@ -134,6 +145,7 @@ public final class MemorySessionLog: SessionSink {
     public private(set) var samples: [SessionSample] = []
     public private(set) var events: [SessionEvent] = []
     public private(set) var summaries: [CycleSummary] = []
+    public private(set) var compressions: [NumberedCompression] = []
     public private(set) var ending: SessionEnd?
 
     public init() {}
@@ -145,6 +157,7 @@ public final class MemorySessionLog: SessionSink {
         samples += batch.samples
         events += batch.events
         summaries += batch.summaries
+        compressions += batch.compressions
     }
     public func end(_ id: Int64, _ end: SessionEnd) throws { ending = end }
 }

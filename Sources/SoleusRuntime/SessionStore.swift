@@ -162,6 +162,23 @@ public final class SessionStore: SessionSink, Sendable {
                 );
                 """)
         }
+        m.registerMigration("v3-limb-compression") { db in
+            // What each compression did for the limb, as the simulator's limb model saw it.
+            try db.execute(sql: """
+                CREATE TABLE limb_compression (
+                    session_id INTEGER NOT NULL REFERENCES session(id),
+                    limb INTEGER NOT NULL,
+                    number INTEGER NOT NULL,
+                    start_s REAL NOT NULL,
+                    end_s REAL,
+                    expelled_ml REAL NOT NULL,
+                    peak_flow_ml_s REAL NOT NULL,
+                    peak_velocity_cm_s REAL NOT NULL,
+                    refill_s REAL
+                );
+                CREATE INDEX limb_compression_session ON limb_compression(session_id, start_s);
+                """)
+        }
         return m
     }
 
@@ -208,6 +225,17 @@ public final class SessionStore: SessionSink, Sendable {
                     let name = names.indices.contains(x.chamber) ? names[x.chamber] : "chamber \(x.chamber)"
                     try c.execute(arguments: [id, x.cycle, x.part.rawValue, name, x.target, x.inflateOffset,
                                               x.timeToTarget.isNaN ? nil : x.timeToTarget, x.peak, x.timeAtTarget])
+                }
+                if !batch.compressions.isEmpty {
+                    let l = try db.makeStatement(sql: """
+                        INSERT INTO limb_compression (session_id, limb, number, start_s, end_s, expelled_ml, peak_flow_ml_s, peak_velocity_cm_s, refill_s)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """)
+                    for x in batch.compressions {
+                        let k = x.compression
+                        try l.execute(arguments: [id, k.limb, x.number, k.start, k.end.isNaN ? nil : k.end, k.expelledML, k.peakFlowMLPerS,
+                                                  k.peakVelocityCMPerS, k.refillSeconds.isNaN ? nil : k.refillSeconds])
+                    }
                 }
             }
         } catch {
@@ -371,6 +399,19 @@ public final class SessionStore: SessionSink, Sendable {
                     cycle: try d.value("cycle"), part: CyclePart(rawValue: part) ?? .main, chamber: names.firstIndex(of: name) ?? -1,
                     target: try d.value("target"), inflateOffset: try d.value("inflate_offset_s"), timeToTarget: ttt ?? .nan,
                     peak: try d.value("peak"), timeAtTarget: try d.value("time_at_target_s")))
+            }
+        }
+    }
+
+    /// What each compression did for the limb (simulated boots with a limb model; empty otherwise).
+    public func compressions(_ id: Int64) throws -> [NumberedCompression] {
+        try reading("read the limb compressions of session \(id) from") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM limb_compression WHERE session_id = ? ORDER BY start_s, limb", arguments: [id]).map { r in
+                let d = RowDecoder(row: r, what: "a limb compression of session \(id)")
+                let end: Double? = try d.value("end_s"), refill: Double? = try d.value("refill_s")
+                return NumberedCompression(number: try d.value("number"), compression: LimbCompression(
+                    limb: try d.value("limb"), start: try d.value("start_s"), end: end ?? .nan, expelledML: try d.value("expelled_ml"),
+                    peakFlowMLPerS: try d.value("peak_flow_ml_s"), peakVelocityCMPerS: try d.value("peak_velocity_cm_s"), refillSeconds: refill ?? .nan))
             }
         }
     }

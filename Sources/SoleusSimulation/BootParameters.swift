@@ -51,6 +51,10 @@ public struct BootParameters: Sendable, Equatable {
     /// numbers above) is shared only by the open inlets it feeds.
     public var drives: [Int] = []
 
+    /// The limb inside the garment (`[simulation.limb]`); nil: the garment on a rigid form, as
+    /// before the limb model (no blood, no tissue creep, isothermal air).
+    public var limb: LimbParameters?
+
     /// The drive of chamber `c`.
     public func drive(of c: Int) -> Int { c < drives.count ? drives[c] : 0 }
     /// How many drives the boot has.

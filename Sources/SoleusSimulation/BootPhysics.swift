@@ -48,6 +48,8 @@ public struct BootPhysics: Sendable {
     static let hoseVolume = 0.01
     /// What the sensor at the valve block sees: the bladder, or the hose when kinked.
     public private(set) var sensedPressure = ChamberValues()
+    /// The limb inside the garment, if the parameters describe one.
+    public private(set) var limb: LimbModel?
 
     public init(parameters: BootParameters) {
         self.parameters = parameters
@@ -64,6 +66,12 @@ public struct BootPhysics: Sendable {
         history = Array(repeating: 0, count: (latencySteps + 1) * maxChambers)
         noise = NoiseSource(seed: parameters.seed)
         redundantNoise = NoiseSource(seed: parameters.seed ^ 0x5EC0_4D5E_4504_0001)
+        limb = parameters.limb.map { LimbModel(parameters: $0, chamberCount: chamberCount) }
+    }
+
+    /// Moves the limb's completed compressions into `out` (see ``LimbModel``).
+    public mutating func takeLimbCompressions(into out: inout [LimbCompression], final: Bool) {
+        limb?.take(into: &out, final: final)
     }
 
     /// Session time of the physics state (s).
@@ -137,6 +145,9 @@ public struct BootPhysics: Sendable {
             let share = sharing[drive] > 0 ? parameters.pumpMaxFlow * faults.pumpStrength / Double(sharing[drive]) : 0
             var ch = parameters.chambers[c]
             ch.volumeL *= 1 - min(max(faults.squeeze[c], 0), 0.9)
+            // A limb that grew takes room from the bladder; one pushed empty gives it back.
+            let growth = limb?.growthL(c) ?? 0
+            if growth != 0 { ch.volumeL = max(ch.volumeL - growth, 0.2 * ch.volumeL) }
             let p = pressure[c]
             // The valves feed the bladder, or only the hose when it is kinked.
             let occluded = faults.occluded(c)
@@ -150,12 +161,17 @@ public struct BootPhysics: Sendable {
                 sensedPressure[c] = Self.atmosphere * (hoseAir[c] - Self.hoseVolume) / Self.hoseVolume
             } else {
                 q += qv
+                if qv > 0 { limb?.mix(chamber: c, inflow: qv * h, air: air[c]) }
             }
             air[c] = max(air[c] + q * h, 0)
-            pressure[c] = Self.pressure(air: air[c], chamber: ch)
+            // Air cooler than the skin presses less; warming, it presses more.
+            let warmth = limb?.thermal[c] ?? 1
+            pressure[c] = Self.pressure(air: air[c] * warmth, chamber: ch)
             if !occluded { sensedPressure[c] = pressure[c] }
             if pressure[c] > truePeak[c] { truePeak[c] = pressure[c] }
         }
+        let now = time
+        limb?.step(pressures: pressure, h: h, time: now)
         let rows = latencySteps + 1
         let row = historyNext % rows
         for c in 0..<chamberCount { history[row * maxChambers + c] = sensedPressure[c] }

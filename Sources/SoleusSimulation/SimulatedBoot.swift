@@ -57,6 +57,10 @@ public final class SimulatedBoot: BootBackend {
         physics.command(.vented(chamberCount: chamberCount))
     }
 
+    public func takeLimbCompressions(into out: inout [LimbCompression], final: Bool) {
+        physics.takeLimbCompressions(into: &out, final: final)
+    }
+
     /// Changes the simulated faults (scenarios and tests).
     public func setFaults(_ faults: SimulatedFaults) { physics.faults = faults }
 }

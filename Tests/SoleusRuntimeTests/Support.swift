@@ -83,6 +83,10 @@ final class WatchedBoot: BootBackend {
         lastOutputs = .vented(chamberCount: chamberCount)
         sim.vent()
     }
+
+    func takeLimbCompressions(into out: inout [LimbCompression], final: Bool) {
+        sim.takeLimbCompressions(into: &out, final: final)
+    }
 }
 
 /// A `WatchedBoot.onRead` hook that changes the simulator's faults once, at session time `time`.

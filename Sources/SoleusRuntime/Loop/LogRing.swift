@@ -11,6 +11,8 @@ enum LogRecord: Sendable {
     case control(ControlEvent, limb: Int)
     /// A cycle summary, its chamber a boot index.
     case summary(CycleSummary)
+    /// What one compression did for the limb (simulated boots only), numbered within its limb.
+    case limb(LimbCompression, number: Int)
     case alarmRaised(AlarmManager.Alarm, cycle: Int, readings: ChamberValues, hardware: String?)
     case alarmEnded(AlarmCondition, time: Double, cycle: Int, latched: Bool)
     /// Acknowledge, reset or audio pause, and the alarms it concerned.
