@@ -116,6 +116,11 @@ public enum ProtocolFile {
         let phases = readPhases(&doc)
         var suffix: CycleDefinition?
         if var t = doc.table("suffix") { suffix = cycle(&t) }
+        var refill: RefillSensing?
+        if var t = doc.table("refill") {
+            refill = readRefill(&t)
+            t.rejectUnknownKeys()
+        }
 
         guard let name, let chambers, let length, let phases else { return nil }
         var proto = TreatmentProtocol(
@@ -124,7 +129,19 @@ public enum ProtocolFile {
         proto.maxCompressionSeconds = maxCompression
         proto.buildUp = buildUp
         proto.limbs = limbs
+        proto.refill = refill
         return proto
+    }
+
+    /// The `[refill]` table (refill-adaptive rests); the validator checks the values' ranges.
+    static func readRefill(_ t: inout TableReader) -> RefillSensing? {
+        let chamber = t.string("chamber", required: true)
+        let sensing = t.number("sensing_mmHg", upTo: InputLimits.maxPressureMagnitude, "mmHg") ?? 5
+        let minRest = t.number("min_rest_s", upTo: InputLimits.maxStepSeconds, "s", required: true)
+        let maxRest = t.number("max_rest_s", upTo: InputLimits.maxStepSeconds, "s", required: true)
+        let every = t.integer("every_cycles", upTo: InputLimits.maxCycles) ?? 10
+        guard let chamber, let minRest, let maxRest else { return nil }
+        return RefillSensing(chamber: chamber, sensingMmHg: sensing, minRestSeconds: minRest, maxRestSeconds: maxRest, everyCycles: every)
     }
 
     /// The main part: one `[cycle]`, or a list of `[[phase]]` tables, each a cycle with a name and

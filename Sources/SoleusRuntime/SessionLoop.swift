@@ -127,8 +127,9 @@ final class SessionLoop: @unchecked Sendable {
         pacing.begin()
         therapy()
         closeCycles()
-        ventingTail()
+        // Before the vent, so that the log's last event stays the vent's confirmation.
         handOverCompressions(final: true)
+        ventingTail()
         if pacing.isPaced {
             timing = histogram.summary(paced: true)
             push(.note(SessionEvent(time: t, cycle: cycleNow(), kind: "loop-timing", message: "control loop at \(formatFixed(1 / tick, decimals: 0)) Hz: \(timing)")),

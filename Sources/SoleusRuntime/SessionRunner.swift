@@ -273,7 +273,26 @@ func describe(_ e: ControlEvent, names: [String]) -> String {
     case .setRest: return "rest between sets"
     case .paused: return "therapy paused by the operator: cycle \(e.cycle) abandoned, every chamber vents"
     case .resumed: return "therapy resumed: a new cycle starts"
+    case .refillSensing: return "\(chamber) sealed at \(formatMMHg(e.pressure)) mmHg to sense the limb's refill"
+    case .refillMeasured, .refillFallback: return e.refill.map { describeRefill($0, chamber: chamber) } ?? "refill measurement"
     case .finished: return "protocol finished"
+    }
+}
+
+/// The log's words for a refill measurement: what was measured, how far to trust it, the rest it
+/// sets, and if it was not used, why.
+func describeRefill(_ r: RefillResult, chamber: String) -> String {
+    let confidence = r.fit.isNaN ? "" : "; fit \(formatFixed(r.fit * 100, decimals: 1)) % of the trace, rise \(formatMMHg(r.riseMmHg)) mmHg against scatter \(formatFixed(r.scatterMmHg, decimals: 2)) mmHg"
+    let rest = "rest \(formatFixed(r.restSeconds, decimals: 1)) s"
+    switch r.outcome {
+    case .measured:
+        return "\(chamber): limb refill time \(formatFixed(r.refillSeconds, decimals: 1)) s\(confidence); \(rest) from now on"
+    case .noRise: return "\(chamber): no refill seen (the sealed sleeve barely rose\(confidence)): a dummy limb or a loose sleeve; the fixed \(rest) applies"
+    case .noisy: return "\(chamber): refill not measured: the pressure trace does not follow a refill curve closely enough (noise or movement\(confidence)); the fixed \(rest) applies"
+    case .noPlateau: return "\(chamber): refill not measured: the pressure was still rising at the longest rest (a slow drift, or a refill longer than the protocol allows\(confidence)); the fixed \(rest) applies"
+    case .pressureFell: return "\(chamber): refill not measured: the sealed sleeve lost pressure (a leak); the fixed \(rest) applies"
+    case .riseTooLarge: return "\(chamber): refill not measured: the sealed sleeve rose \(formatMMHg(r.riseMmHg)) mmHg, more than a refill can (the limb moved?); the fixed \(rest) applies"
+    case .noTrace: return "\(chamber): refill not measured: the sleeve never settled at its sensing pressure; the fixed \(rest) applies"
     }
 }
 

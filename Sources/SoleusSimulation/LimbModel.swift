@@ -20,7 +20,6 @@ public struct LimbModel: Sendable {
     public private(set) var venous = ChamberValues()
     var full = ChamberValues()
     var residual = ChamberValues()
-    var emptyAt = ChamberValues()
     /// Tissue fluid displaced per segment (mL).
     var tissue = ChamberValues()
     /// Air temperature per chamber over the skin's (kelvin over kelvin): 1 for air that has lain
@@ -41,7 +40,6 @@ public struct LimbModel: Sendable {
         var open = false
         var compressing = false
         var record = LimbCompression(limb: 0, start: 0, end: .nan, expelledML: 0, peakFlowMLPerS: 0, peakVelocityCMPerS: 0, refillSeconds: .nan)
-        var volumeAtStart = 0.0
         var volumeAtEnd = 0.0
         /// Blood expelled since the session began (mL).
         var expelledTotal = 0.0
@@ -61,7 +59,6 @@ public struct LimbModel: Sendable {
             full[c] = rest.full
             residual[c] = rest.residual
             venous[c] = rest.full
-            emptyAt[c] = parameters.restingPressure(of: s) + parameters.emptyingMmHg
             limbOf[c] = max(0, (starts.lastIndex { $0 <= c }) ?? 0)
         }
         for l in starts.indices {
@@ -94,8 +91,7 @@ public struct LimbModel: Sendable {
             thermal[c] += (1 - thermal[c]) * h / max(p.thermalSeconds, 0.1)
             tissue[c] += (p.segments[c].tissueMLPerMmHg * ext - tissue[c]) * h / max(p.tissueSeconds, 0.1)
             guard p.venous else { continue }
-            let squeezed = min(1, ext / max(emptyAt[c], 1))
-            let target = residual[c] + (full[c] - residual[c]) * (1 - squeezed)
+            let target = full[c] - p.pushedOutML(segment: c, at: ext)
             let v = venous[c]
             if v > target {
                 // Emptying through the valves towards the next proximal segment, which a higher
@@ -133,25 +129,26 @@ public struct LimbModel: Sendable {
     mutating func track(pressures: ChamberValues, time: Double) {
         for l in tracks.indices {
             var compressing = false
-            var volume = 0.0
+            var volume = 0.0, rest = 0.0
             for c in 0..<count where limbOf[c] == l {
                 if pressures[c] > LimbCompression.compressionThreshold { compressing = true }
                 volume += venous[c]
+                rest += full[c]
             }
             var t = tracks[l]
             if compressing && !t.compressing {
                 if t.open { completed.append(t.record) }
                 t.open = true
                 t.record = LimbCompression(limb: l, start: time, end: .nan, expelledML: 0, peakFlowMLPerS: 0, peakVelocityCMPerS: 0, refillSeconds: .nan)
-                t.volumeAtStart = volume
             } else if !compressing && t.compressing {
                 t.record.end = time
                 t.volumeAtEnd = volume
             }
             t.compressing = compressing
+            // Refilled: 90 % of the way from the emptied limb back to its resting volume.
             if t.open, !compressing, t.record.refillSeconds.isNaN, !t.record.end.isNaN,
-                t.volumeAtStart - t.volumeAtEnd > 1,
-                volume >= t.volumeAtEnd + 0.9 * (t.volumeAtStart - t.volumeAtEnd)
+                rest - t.volumeAtEnd > 1,
+                volume >= t.volumeAtEnd + 0.9 * (rest - t.volumeAtEnd)
             {
                 t.record.refillSeconds = time - t.record.end
             }

@@ -52,7 +52,7 @@ public struct LimbParameters: Sendable, Equatable {
     /// constant refill / ln 10.
     public var refillSeconds = 25.0
     /// Time constant of a compressed segment's emptying through its valves (s).
-    public var emptyingSeconds = 2.5
+    public var emptyingSeconds = 1.0
     /// Venous pressure at rest lying supine (mmHg); posture adds its hydrostatic head.
     public var restingVenousMmHg = 10.0
     /// External pressure above the resting venous pressure that pushes out all of a segment's
@@ -99,6 +99,16 @@ public struct LimbParameters: Sendable, Equatable {
         let supineFill = 1 - exp(-restingVenousMmHg / k)
         let maxEjectable = supineFill > 0 ? s.ejectable * s.venousML / supineFill : 0
         return (residual + maxEjectable * (1 - exp(-restingPressure(of: s) / k)), residual)
+    }
+
+    /// The venous blood chamber `c`'s segment holds at rest that an external pressure `p` pushes
+    /// out once it has had time to (mL): the room the limb gives the bladder at that pressure.
+    public func pushedOutML(segment c: Int, at p: Double) -> Double {
+        guard venous, c >= 0, c < segments.count else { return 0 }
+        let s = segments[c]
+        let rest = restingVolume(of: s)
+        let squeezed = min(1, max(p, 0) / max(restingPressure(of: s) + emptyingMmHg, 1))
+        return (rest.full - rest.residual) * squeezed
     }
 
 }

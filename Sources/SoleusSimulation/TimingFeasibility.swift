@@ -165,7 +165,10 @@ public enum TimingFeasibility {
             for k in fills.indices where !done[k] && t >= fills[k].start {
                 let sharers = max(active[fills[k].drive & 7], 1)
                 fills[k].mostSharers = max(fills[k].mostSharers, sharers)
-                let c = p.chambers[fills[k].chamber]
+                var c = p.chambers[fills[k].chamber]
+                // The blood the limb gives up as the pressure rises leaves room that needs air too
+                // (taken as gone at once: the prediction errs on the slow side).
+                if let limb = p.limb { c.volumeL += limb.pushedOutML(segment: fills[k].chamber, at: pressure[k]) / 1000 }
                 let q = BootPhysics.inletFlow(p, share: p.pumpMaxFlow / Double(sharers), chamberPressure: pressure[k])
                     - c.leak * BootPhysics.orificeLawValue(pressure[k])
                 // Alone on the pump and still gaining nothing: it levels off below its target.

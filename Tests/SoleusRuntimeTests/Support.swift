@@ -23,6 +23,7 @@ let shippedProtocols: [(protocolFile: String, profile: String)] = [
     ("protocols/lymphoedema-8-chamber.toml", "hardware/sim-8-lymph.toml"),
     ("protocols/recovery-wave-5-zone.toml", "hardware/sim-5-recovery.toml"),
     ("protocols/calf-pump-rhythm.toml", "hardware/sim-3-dvt.toml"),
+    ("protocols/dvt-refill-adaptive.toml", "hardware/sim-3-dvt.toml"),
 ] + programFamilies
 
 /// The shipped programs of issue 8's device families: 12- and 24-chamber lymphoedema, a wave with

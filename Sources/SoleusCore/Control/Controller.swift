@@ -47,6 +47,15 @@ public struct Controller: Sendable {
     /// True once the last cycle has ended: outputs stay vented from then on.
     public private(set) var isFinished = false
     var outputs: BootOutputs
+    /// Refill-adaptive rests (plans with ``TreatmentPlan/refill``): the meter, whether this cycle
+    /// measures, the sensing hold's state, and the rest the last trusted measurement set.
+    var refillMeter: RefillMeter?
+    var measuring = false
+    var sensingSealed = false
+    /// The rest of the main cycles now (s): nil while the fixed rest applies.
+    public private(set) var adaptiveRest: Double?
+    /// The last refill measurement's result.
+    public private(set) var lastRefill: RefillResult?
 
     public init(plan: TreatmentPlan, settings: RegulatorSettings) {
         self.plan = plan
@@ -57,6 +66,7 @@ public struct Controller: Sendable {
         events.reserveCapacity(64)
         part = plan.prefix != nil ? .prefix : .main
         outputs = .vented(chamberCount: plan.chamberCount)
+        if let r = plan.refill { refillMeter = RefillMeter(maxSeconds: r.maxRestSeconds + 5) }
     }
 
     /// The cycle plan of the running part.
@@ -83,6 +93,7 @@ public struct Controller: Sendable {
         let n = plan.chamberCount
         for i in 0..<n { chambers[i].estimator.add(inputs.pressures[i]) }
         if isFinished || isPaused { return .vented(chamberCount: n) }
+        if sensingSealed, let r = plan.refill { refillMeter?.add(time: time, pressure: inputs.pressures[r.chamber]) }
         if !started {
             started = true
             beginCycle(at: time)
@@ -118,6 +129,11 @@ public struct Controller: Sendable {
             sp[c] = chambers[c].prescribed
             due[c] = chambers[c].dueAt
         }
+        // A sensing chamber venting down to its sensing pressure is venting; sealed, it holds it.
+        if let r = plan.refill, chambers[r.chamber].phase == .sensing, sensingSealed {
+            sp[r.chamber] = r.sensing.mmHg
+            due[r.chamber] = chambers[r.chamber].dueAt
+        }
         return TherapyCommand(outputs: outputs, setPoints: sp, dueAt: due)
     }
 
@@ -138,6 +154,7 @@ public struct Controller: Sendable {
         if started && !pendingRest { emit(.cycleEnded, time) }
         emit(.paused, time)
         for i in 0..<maxChambers { chambers[i].resetForCycle() }
+        sensingSealed = false
         outputs = .vented(chamberCount: plan.chamberCount)
         return true
     }
@@ -171,6 +188,8 @@ public struct Controller: Sendable {
         for i in 0..<maxChambers { chambers[i].resetForCycle() }
         for i in stepStates.indices { stepStates[i] = StepState() }
         pressureScale = part == .main ? plan.buildUp?.fraction(mainCycle: mainCyclesDone + 1) ?? 1 : 1
+        sensingSealed = false
+        measuring = plan.refill.map { part == .main && mainCyclesDone % $0.everyCycles == 0 } ?? false
         emit(.cycleStarted, time)
         if part == .main && mainCyclesDone == 0 && cyclesInSet == 0 && setNumber == 1 { mainStart = time }
     }
@@ -275,10 +294,17 @@ public struct Controller: Sendable {
                 emit(.riseLate, time, chamber: c, pressure: chambers[c].estimator.level)
             }
         }
-        // Once every step has released, the next start time is known.
-        if cycleEnd.isNaN, stepStates.prefix(steps.count).allSatisfy({ $0.phase == .released }) {
+        senseRefill(time: time)
+        // Once every step has released (and any refill measurement is done), the next start time
+        // is known.
+        if cycleEnd.isNaN, !isSensing, stepStates.prefix(steps.count).allSatisfy({ $0.phase == .released }) {
             var lastRelease = cycleStart
             for st in stepStates.prefix(steps.count) { lastRelease = max(lastRelease, st.releaseAt) }
+            if part == .main, plan.refill != nil, case .rest(let fixed) = currentCycle.pacing {
+                // Never before now: a measurement may have outlasted the rest it sets.
+                cycleEnd = max(lastRelease + (adaptiveRest ?? fixed), time)
+                return
+            }
             switch currentCycle.pacing {
             case .period(let p):
                 if lastRelease > cycleStart + p + 1e-9 {
@@ -353,12 +379,48 @@ public struct Controller: Sendable {
                 stepStates[i].releaseAt = time
                 chambers[c].phase = .released
                 emit(.release, time, chamber: c)
+                if measuring, let r = plan.refill, r.chamber == c, isLastStep(i, of: c) { beginSensing(c, releasedAt: time) }
                 changed = true
             }
-        case .released:
+        case .released, .sensing:
             break
         }
         return changed
+    }
+
+    // MARK: refill sensing
+
+    /// True while the sensing chamber is held for a refill measurement.
+    var isSensing: Bool { plan.refill.map { chambers[$0.chamber].phase == .sensing } ?? false }
+
+    /// Whether step `i` is chamber `c`'s last in the running cycle.
+    func isLastStep(_ i: Int, of c: Int) -> Bool {
+        !currentCycle.steps.indices.contains { $0 > i && currentCycle.steps[$0].chamber == c }
+    }
+
+    /// The sensing chamber vents down to its sensing pressure instead of to atmosphere.
+    mutating func beginSensing(_ c: Int, releasedAt time: Double) {
+        measuring = false
+        sensingSealed = false
+        chambers[c].phase = .sensing
+        chambers[c].dueAt = time
+        refillMeter?.begin(releasedAt: time)
+    }
+
+    /// Judges the refill trace; once it is decided, the chamber vents and the rest is set.
+    mutating func senseRefill(time: Double) {
+        guard let r = plan.refill, isSensing, refillMeter != nil else { return }
+        var result = refillMeter?.judge(minRest: r.minRestSeconds, deadline: r.maxRestSeconds)
+        // A sleeve that never settled at the sensing pressure gives no trace by the deadline.
+        if result == nil, let released = refillMeter?.releasedAt, time - released >= r.maxRestSeconds + 1 { result = RefillResult(outcome: .noTrace) }
+        guard var result else { return }
+        let trusted = result.outcome == .measured
+        result.restSeconds = trusted ? r.rest(forRefill: result.refillSeconds) : r.fixedRestSeconds
+        adaptiveRest = trusted ? result.restSeconds : nil
+        lastRefill = result
+        chambers[r.chamber].phase = .released
+        sensingSealed = false
+        emit(trusted ? .refillMeasured : .refillFallback, time, chamber: r.chamber, refill: result)
     }
 
     /// True when step `i`'s boost should start now: it has one, it is holding (reached, or
@@ -394,7 +456,10 @@ public struct Controller: Sendable {
         let rateScale = meanShare > 0 ? max(1, shareNow / meanShare) : 1
         for c in 0..<n {
             var ch = chambers[c]
-            if ch.phase.isPressurised {
+            if ch.phase == .sensing {
+                regulateSensing(&ch, chamber: c, time: time)
+                distalLimit = .infinity
+            } else if ch.phase.isPressurised {
                 let p = ch.estimator.level
                 let r = ch.estimator.slope
                 // The gradient guard: not above the distal neighbour by more than the allowance,
@@ -460,14 +525,28 @@ public struct Controller: Sendable {
         shareNext = (shareNext + 1) % PressureEstimator.window
     }
 
+    /// The sensing chamber: exhaust open until it is down to the sensing pressure, then sealed
+    /// (both valves shut, nothing regulated) so the limb's refill shows in its pressure.
+    mutating func regulateSensing(_ ch: inout ChamberControl, chamber c: Int, time: Double) {
+        ch.inletOpen = false
+        guard let r = plan.refill else { return }
+        if !sensingSealed, ch.estimator.level + min(ch.estimator.slope, 0) * settings.anticipationSeconds <= r.sensing.mmHg {
+            sensingSealed = true
+            ch.dueAt = time
+            refillMeter?.sealed(at: time)
+            emit(.refillSensing, time, chamber: c, pressure: ch.estimator.level)
+        }
+        ch.exhaustOpen = !sensingSealed
+    }
+
     func closeInlet(_ ch: inout ChamberControl, time: Double) {
         ch.inletOpen = false
         ch.pulseTicksLeft = 0
         ch.quietUntil = time + Double(PressureEstimator.window) * settings.tickSeconds
     }
 
-    mutating func emit(_ kind: ControlEvent.Kind, _ time: Double, chamber: Int = -1, pressure: Double = .nan) {
-        events.append(ControlEvent(kind: kind, time: time, cycle: cycleNumber, part: part, chamber: chamber, pressure: pressure))
+    mutating func emit(_ kind: ControlEvent.Kind, _ time: Double, chamber: Int = -1, pressure: Double = .nan, refill: RefillResult? = nil) {
+        events.append(ControlEvent(kind: kind, time: time, cycle: cycleNumber, part: part, chamber: chamber, pressure: pressure, refill: refill))
     }
 }
 

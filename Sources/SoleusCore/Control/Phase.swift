@@ -10,6 +10,9 @@ public enum Phase: UInt8, Sendable, Equatable, CustomStringConvertible {
     case settled
     /// Released: venting.
     case released
+    /// Held sealed at a low pressure after its release while the limb refills (refill-adaptive
+    /// cycles): the refill is measured from its pressure.
+    case sensing
 
     public var description: String {
         switch self {
@@ -18,6 +21,7 @@ public enum Phase: UInt8, Sendable, Equatable, CustomStringConvertible {
         case .holding: "hold"
         case .settled: "settle"
         case .released: "release"
+        case .sensing: "sense"
         }
     }
 
@@ -45,6 +49,13 @@ public struct ControlEvent: Sendable, Equatable {
         case paused
         /// Therapy resumes with a new cycle.
         case resumed
+        /// The sensing chamber is sealed at its sensing pressure: the refill measurement begins.
+        case refillSensing = "refill-sensing"
+        /// A refill time was measured and sets the rest (``ControlEvent/refill``).
+        case refillMeasured = "refill-measured"
+        /// The measurement could not be trusted: the fixed rest applies (``ControlEvent/refill``
+        /// says why).
+        case refillFallback = "refill-fallback"
         case finished
     }
     public var kind: Kind
@@ -57,13 +68,16 @@ public struct ControlEvent: Sendable, Equatable {
     public var chamber: Int
     /// The pressure that matters for the event (target for inflate/hold, reading for reached).
     public var pressure: Double
+    /// A refill measurement's result (refill events only).
+    public var refill: RefillResult?
 
-    public init(kind: Kind, time: Double, cycle: Int, part: CyclePart, chamber: Int = -1, pressure: Double = .nan) {
+    public init(kind: Kind, time: Double, cycle: Int, part: CyclePart, chamber: Int = -1, pressure: Double = .nan, refill: RefillResult? = nil) {
         self.kind = kind
         self.time = time
         self.cycle = cycle
         self.part = part
         self.chamber = chamber
         self.pressure = pressure
+        self.refill = refill
     }
 }

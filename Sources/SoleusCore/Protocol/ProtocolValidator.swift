@@ -122,13 +122,55 @@ extension ProtocolValidator {
                 }
             }
             let suffix = proto.suffix.map { cyclePlan($0, key: "suffix", requireSteps: false) }
+            let refill = checkRefill()
             guard issues.isEmpty, !phases.isEmpty else { return nil }
             checkTotalLength(prefix: prefix ?? nil, suffix: suffix ?? nil)
             guard issues.isEmpty else { return nil }
-            return TreatmentPlan(
+            var plan = TreatmentPlan(
                 name: proto.name, bootChambers: boot.chambers, length: proto.length,
                 prefix: prefix ?? nil, phases: phases, suffix: suffix ?? nil, buildUp: proto.buildUp,
                 level: proto.intensity.map { levelOverride ?? $0.level }, maxCompressionSeconds: maxCompression)
+            plan.refill = refill
+            return plan
+        }
+
+        /// The `[refill]` table: one main cycle paced by a fixed rest within the bounds, a sensing
+        /// chamber that the cycle compresses, a sensing pressure the supervisor reads as vented.
+        mutating func checkRefill() -> RefillPlan? {
+            guard let r = proto.refill else { return nil }
+            let before = issues.count
+            var fixed = 0.0
+            if proto.phases.count != 1 {
+                issue("refill", "needs one main [cycle]; this protocol has \(proto.phases.count) phases")
+            } else if case .rest(let rest) = proto.phases[0].cycle.pacing {
+                fixed = rest
+                if rest < r.minRestSeconds || rest > r.maxRestSeconds {
+                    issue("cycle.rest_s", "\(formatFixed(rest, decimals: 1)) s must lie within refill.min_rest_s…max_rest_s (\(formatFixed(r.minRestSeconds, decimals: 1))…\(formatFixed(r.maxRestSeconds, decimals: 1)) s): it is the rest whenever a refill measurement cannot be trusted")
+                }
+            } else {
+                issue("cycle.period_s", "a refill-adaptive protocol paces its cycle by rest_s (after the last release), the rest used until a refill is measured and whenever one cannot be trusted; give rest_s instead of period_s")
+            }
+            let index = bootIndex[r.chamber]
+            if index == nil {
+                issue("refill.chamber", "\"\(r.chamber)\" is not in protocol.chambers (\(proto.chambers.joined(separator: ", ")))")
+            } else if proto.phases.count == 1 && !proto.phases[0].cycle.steps.contains(where: { $0.chamber == r.chamber }) {
+                issue("refill.chamber", "\"\(r.chamber)\" is not compressed in the cycle: the sensing chamber must be one the cycle squeezes")
+            }
+            if !(r.sensingMmHg >= 3 && r.sensingMmHg <= 8) {
+                issue("refill.sensing_mmHg", "must be between 3 and 8 mmHg, got \(formatFixed(r.sensingMmHg, decimals: 1)): enough to keep the bladder taut on the limb, low enough that a refilling limb cannot raise the sealed sleeve past the supervisor's vented threshold")
+            }
+            if !(r.minRestSeconds >= 5 && r.minRestSeconds <= 300) {
+                issue("refill.min_rest_s", "must be between 5 and 300 s, got \(formatFixed(r.minRestSeconds, decimals: 1))")
+            }
+            if !(r.maxRestSeconds >= r.minRestSeconds && r.maxRestSeconds <= 300) {
+                issue("refill.max_rest_s", "must be at least refill.min_rest_s (\(formatFixed(r.minRestSeconds, decimals: 1)) s) and at most 300 s, got \(formatFixed(r.maxRestSeconds, decimals: 1))")
+            }
+            if !(r.everyCycles >= 1 && r.everyCycles <= 1000) {
+                issue("refill.every_cycles", "must be between 1 and 1000, got \(r.everyCycles)")
+            }
+            guard issues.count == before, let index else { return nil }
+            return RefillPlan(chamber: index, sensing: Pressure(mmHg: r.sensingMmHg), minRestSeconds: r.minRestSeconds,
+                              maxRestSeconds: r.maxRestSeconds, everyCycles: r.everyCycles, fixedRestSeconds: fixed)
         }
 
         /// The key path of phase `i`: `cycle` for a protocol written with one `[cycle]`.

@@ -20,6 +20,8 @@ public struct TreatmentPlan: Sendable, Equatable {
     /// The limbs it runs on, and when each starts. The plan's chambers are one limb's; every
     /// limb it runs on has the same garment.
     public var limbs: [LimbRun] = [LimbRun(limb: 0, offsetSeconds: 0)]
+    /// Refill-adaptive rests of the main cycles, if the protocol asks for them.
+    public var refill: RefillPlan?
 
     /// Number of chambers on the boot.
     public var chamberCount: Int { bootChambers.count }
@@ -27,6 +29,29 @@ public struct TreatmentPlan: Sendable, Equatable {
     public var cycle: CyclePlan { phases[0].cycle }
     /// Every cycle plan of the session: prefix, phases, suffix.
     public var allCycles: [CyclePlan] { (prefix.map { [$0] } ?? []) + phases.map(\.cycle) + (suffix.map { [$0] } ?? []) }
+}
+
+/// ``RefillSensing`` resolved: the sensing chamber's index in the plan's chambers, and the fixed
+/// rest that applies until a measurement is trusted.
+public struct RefillPlan: Sendable, Equatable {
+    public var chamber: Int
+    public var sensing: Pressure
+    public var minRestSeconds: Double
+    public var maxRestSeconds: Double
+    public var everyCycles: Int
+    public var fixedRestSeconds: Double
+
+    public init(chamber: Int, sensing: Pressure, minRestSeconds: Double, maxRestSeconds: Double, everyCycles: Int, fixedRestSeconds: Double) {
+        self.chamber = chamber
+        self.sensing = sensing
+        self.minRestSeconds = minRestSeconds
+        self.maxRestSeconds = maxRestSeconds
+        self.everyCycles = everyCycles
+        self.fixedRestSeconds = fixedRestSeconds
+    }
+
+    /// The rest a measured refill time sets: the refill time within the bounds.
+    public func rest(forRefill seconds: Double) -> Double { min(max(seconds, minRestSeconds), maxRestSeconds) }
 }
 
 /// One limb a plan runs on.

@@ -27,6 +27,8 @@ public struct TreatmentProtocol: Sendable, Equatable {
     public var buildUp: BuildUp?
     /// Which limbs of the boot the protocol runs on, and how.
     public var limbs: LimbMode = .single
+    /// Rest set by the limb's measured refill time (`[refill]`), if the protocol asks for it.
+    public var refill: RefillSensing?
 
     /// The first phase's cycle (the only one of a protocol written with `[cycle]`).
     public var cycle: CycleDefinition {
@@ -56,6 +58,31 @@ public struct TreatmentProtocol: Sendable, Equatable {
         self.prefix = prefix
         self.phases = phases
         self.suffix = suffix
+    }
+}
+
+/// Refill-adaptive cycles (`[refill]`, `docs/protocols.md`): after a compression one chamber
+/// is held sealed at a low sensing pressure while the limb refills; the time the pressure takes to
+/// level off sets the next cycles' rest, within bounds, and is measured again every
+/// `everyCycles` cycles. Whenever a measurement cannot be trusted the cycle's fixed `rest_s`
+/// applies.
+public struct RefillSensing: Sendable, Equatable {
+    /// The chamber that senses the refill (usually the calf: most of the blood moves there).
+    public var chamber: String
+    /// The sealed sleeve's pressure while sensing (mmHg).
+    public var sensingMmHg: Double
+    /// The shortest and longest rest a measurement may set (s).
+    public var minRestSeconds: Double
+    public var maxRestSeconds: Double
+    /// Measure in the first main cycle and then every this many cycles.
+    public var everyCycles: Int
+
+    public init(chamber: String, sensingMmHg: Double = 5, minRestSeconds: Double, maxRestSeconds: Double, everyCycles: Int = 10) {
+        self.chamber = chamber
+        self.sensingMmHg = sensingMmHg
+        self.minRestSeconds = minRestSeconds
+        self.maxRestSeconds = maxRestSeconds
+        self.everyCycles = everyCycles
     }
 }
 

@@ -76,7 +76,7 @@ public struct CycleSummarizer: Sendable {
             current[event.chamber]?.target = event.pressure
         case .cycleEnded, .finished:
             closeCycle()
-        case .hold, .release, .overrun, .setRest, .riseLate, .paused, .resumed:
+        case .hold, .release, .overrun, .setRest, .riseLate, .paused, .resumed, .refillSensing, .refillMeasured, .refillFallback:
             break
         }
     }

@@ -16,8 +16,8 @@ public struct LimbCompression: Sendable, Equatable {
     /// That outflow over the outlet vein's cross-section (cm/s): a proxy for the peak venous
     /// velocity a duplex scan would show at the groin (or the garment's upper edge).
     public var peakVelocityCMPerS: Double
-    /// Seconds from the end of the compression until the limb had regained 90 % of the venous
-    /// volume the compression moved out of it; NaN if it had not by the next compression.
+    /// Seconds from the end of the compression until the limb's veins were back 90 % of the way
+    /// to their resting volume (the plethysmographic VFT90); NaN if not by the next compression.
     public var refillSeconds: Double
 
     /// A compression is a chamber of the limb above this pressure (mmHg): above any refill-sensing
