@@ -123,6 +123,7 @@ public struct BootPhysics: Sendable {
             case .drift(let perSecond, let since): p += perSecond * max(0, time - since)
             case .disconnected: out[c] = .nan; continue
             case .offset(let d): p += d
+            case .noisy(let sd): p += sd * noise.gaussian()
             }
             p += parameters.sensorNoise * noise.gaussian()
             let q = parameters.sensorResolution

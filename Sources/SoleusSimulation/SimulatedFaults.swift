@@ -13,6 +13,9 @@ public struct SimulatedFaults: Sendable, Equatable {
         case disconnected
         /// Reads this many mmHg off (a shifted zero or a damaged diaphragm).
         case offset(Double)
+        /// Adds Gaussian noise of this standard deviation (mmHg): a failing transducer or
+        /// amplifier, electrical interference.
+        case noisy(Double)
     }
 
     /// Extra leak per chamber (orifice coefficient, normal litres/s per √mmHg).

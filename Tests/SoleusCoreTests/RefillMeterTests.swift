@@ -29,11 +29,62 @@ func measure(_ points: [(Double, Double)], minRest: Double = 20, maxRest: Double
 }
 
 @Suite struct RefillMeterTests {
-    @Test func debug() {
-        for rf in [15.0, 25, 45] {
-            let r = measure(trace(refill: rf, drift: -0.05))
-            print("rf \(rf): \(String(describing: r))")
-        }
-        #expect(Bool(true))
+    @Test(arguments: [15.0, 25, 45])
+    func aRefillCurveGivesItsRefillTime(refill: Double) throws {
+        let r = try #require(measure(trace(refill: refill)))
+        #expect(r.outcome == .measured)
+        #expect(abs(r.refillSeconds - refill) <= 0.1 * refill, "measured \(r.refillSeconds) s")
+        #expect(r.fit > 0.95)
+    }
+
+    @Test func aSteadyLeakDoesNotBendTheRefillTime() throws {
+        // The garment losing 0.05 mmHg/s while sealed: the drift term takes it up.
+        let r = try #require(measure(trace(refill: 25, drift: -0.05)))
+        #expect(r.outcome == .measured)
+        #expect(abs(r.refillSeconds - 25) <= 2.5)
+    }
+
+    @Test func noRiseIsNoRefill() throws {
+        // A dummy limb: a little tissue give and warming, well under the least rise.
+        let r = try #require(measure(trace(refill: 20, rise: 0.8)))
+        #expect(r.outcome == .noRise)
+        #expect(r.refillSeconds.isNaN)
+    }
+
+    @Test func heavyNoiseIsNotTrusted() throws {
+        let r = try #require(measure(trace(refill: 25, noise: 4)))
+        #expect(r.outcome == .noisy)
+        #expect(r.refillSeconds.isNaN)
+    }
+
+    @Test func aSteadyDriftWithNoPlateauIsNotARefill() throws {
+        // The air warming for a minute: a slow rise that never levels off within the longest rest.
+        let points = stride(from: 1.5, through: 60, by: 0.01).map { t in (t, 5 + 4 * (1 - exp(-t / 200))) }
+        let r = try #require(measure(points))
+        #expect(r.outcome == .noPlateau || r.outcome == .noRise)
+        #expect(r.refillSeconds.isNaN)
+    }
+
+    @Test func aLeakAndAJumpAreCaughtAtOnce() throws {
+        let falling = stride(from: 1.5, through: 60, by: 0.01).map { t in (t, 5 - 0.2 * t) }
+        let fell = try #require(measure(falling))
+        #expect(fell.outcome == .pressureFell)
+        #expect(fell.refillSeconds.isNaN)
+        let jump: [(Double, Double)] = stride(from: 1.5, through: 60, by: 0.01).map { t in (t, t < 8 ? 5.0 : 15.0) }
+        let moved = try #require(measure(jump))
+        #expect(moved.outcome == .riseTooLarge)
+    }
+
+    @Test func aRefillLongerThanTheLongestRestIsNotMeasured() throws {
+        // A 90 s refill cannot show its plateau within a 60 s rest.
+        let r = try #require(measure(trace(refill: 90)))
+        #expect(r.outcome != .measured)
+    }
+
+    @Test func theRestStaysWithinTheProtocolsBounds() {
+        let plan = RefillPlan(chamber: 1, sensing: Pressure(mmHg: 5), minRestSeconds: 20, maxRestSeconds: 60, everyCycles: 10, fixedRestSeconds: 49)
+        #expect(plan.rest(forRefill: 12) == 20)
+        #expect(plan.rest(forRefill: 33) == 33)
+        #expect(plan.rest(forRefill: 95) == 60)
     }
 }

@@ -96,3 +96,106 @@ func rests(_ log: MemorySessionLog) -> [Double] {
         #expect(stored.first?.compression.refillSeconds.isFinite == true)
     }
 }
+
+/// The refill-adaptive DVT protocol measured every `every` cycles, its bounds changed by `bounds`.
+func adaptive(every: Int = 3, minRest: Double = 20) -> (String) -> String {
+    { text in
+        text.replacingOccurrences(of: "every_cycles = 10", with: "every_cycles = \(every)")
+            .replacingOccurrences(of: "min_rest_s = 20", with: "min_rest_s = \(formatFixed(minRest, decimals: 0))")
+    }
+}
+
+@Suite struct RefillAdaptiveTests {
+    static let protocolFile = "protocols/dvt-refill-adaptive.toml"
+
+    @Test(arguments: [25.0, 45])
+    func theRestFollowsTheLimbsRefillTime(refill: Double) throws {
+        let (result, log) = try runLimb(Self.protocolFile, on: try dvtProfile { $0.refillSeconds = refill }, cycles: 5, edit: adaptive())
+        #expect(result.end.reason == .completed)
+        #expect(result.alarms.isEmpty)
+        let measured = log.events.filter { $0.kind == "refill-measured" }
+        #expect(measured.count == 2, "measured in cycles 1 and 4")
+        #expect(log.events.filter { $0.kind == "refill-fallback" }.isEmpty)
+        // After a measurement the rest is the refill time: within a fifth of the limb's.
+        let r = rests(log)
+        for cycle in [2, 3, 5] where cycle <= r.count {
+            #expect(abs(r[cycle - 1] - refill) <= 0.2 * refill, "cycle \(cycle) rested \(r[cycle - 1]) s for a \(refill) s limb")
+        }
+        #expect(measured.first?.message.contains("limb refill time") == true)
+        #expect(measured.first?.message.contains("fit") == true, "the confidence is logged")
+    }
+
+    @Test func aFastRefillingLimbGetsTheShortestRestAllowedNeverLess() throws {
+        let profile = try dvtProfile { $0.refillSeconds = 15 }
+        let (result, log) = try runLimb(Self.protocolFile, on: profile, cycles: 4, edit: adaptive())
+        #expect(result.end.reason == .completed)
+        let event = try #require(log.events.first { $0.kind == "refill-measured" })
+        // Measured within a fifth of 15 s, and rested 20 s: the protocol's bound.
+        let seconds = try #require(event.message.firstMatch(of: /refill time ([0-9.]+) s/).flatMap { Double($0.1) })
+        #expect(abs(seconds - 15) <= 3)
+        let r = rests(log)
+        #expect(r.allSatisfy { $0 >= 20 - 0.02 }, "rests \(r)")
+        #expect(abs(r[1] - 20) < 0.05)
+        // With a lower bound of 10 s the same limb rests its refill time.
+        let (_, lower) = try runLimb(Self.protocolFile, on: profile, cycles: 3, edit: adaptive(minRest: 10))
+        let r10 = rests(lower)
+        #expect(abs(r10[1] - 15) <= 3, "rested \(r10[1]) s")
+    }
+
+    @Test func aDummyLimbFallsBackToTheFixedRestAndReportsNoRefillTime() throws {
+        let (result, log) = try runLimb(Self.protocolFile, on: try dvtProfile { $0.venous = false }, cycles: 4, edit: adaptive())
+        #expect(result.end.reason == .completed)
+        #expect(log.events.filter { $0.kind == "refill-measured" }.isEmpty)
+        let fallbacks = log.events.filter { $0.kind == "refill-fallback" }
+        #expect(fallbacks.count == 2)
+        #expect(fallbacks.allSatisfy { $0.message.contains("no refill seen") && $0.message.contains("fixed rest 49.0 s") })
+        #expect(rests(log).allSatisfy { abs($0 - 49) < 0.05 }, "rests \(rests(log))")
+    }
+
+    @Test func heavySensorNoiseFallsBackToTheFixedRestAndTheNextCleanMeasurementCounts() throws {
+        // The calf's transducer turns noisy (2 mmHg, eight times its usual noise) while the first
+        // cycle's measurement holds the sleeve sealed, then recovers; the next measurement is
+        // cycle 4's. (Noise this heavy at 0 mmHg would read below the sensor's range and trip the
+        // supervisor, rightly: the fault is held to the sealed sleeve.)
+        let text = adaptive()(try String(contentsOfFile: repoPath(Self.protocolFile), encoding: .utf8))
+        let prepared = try PreparedSession.prepare(protocolText: text, label: "adaptive", profile: try dvtProfile { $0.refillSeconds = 25 }, length: .cycles(6))
+        var noisy = false
+        let (result, _, log) = try runWatched(prepared, configure: { boot in
+            boot.onRead = { t, sim in
+                let want = t >= 11.5 && t < 80 && sim.physics.pressure[1] > 2
+                guard want != noisy else { return }
+                noisy = want
+                var f = sim.physics.faults
+                f.sensor[1] = want ? .noisy(2) : .none
+                sim.setFaults(f)
+            }
+        })
+        #expect(result.end.reason == .completed, "\(result.end.detail)")
+        let refill = log.events.filter { $0.kind.hasPrefix("refill-") && $0.kind != "refill-sensing" }
+        #expect(refill.map(\.kind) == ["refill-fallback", "refill-measured"])
+        #expect(refill.first?.message.contains("does not follow a refill curve closely enough") == true)
+        #expect(refill.first?.message.contains("fixed rest 49.0 s") == true)
+        let r = rests(log)
+        #expect(abs(r[1] - 49) < 0.05 && abs(r[2] - 49) < 0.05, "the fixed rest after the untrusted measurement: \(r)")
+        #expect(abs(r[4] - 25) <= 5, "the clean measurement (cycle 4) sets cycle 5's rest: \(r)")
+    }
+
+    @Test func refillOptionsAreCheckedNamingTheKey() throws {
+        let profile = try HardwareProfileFile.load(path: repoPath("hardware/sim-3-dvt.toml"))
+        let text = try String(contentsOfFile: repoPath(Self.protocolFile), encoding: .utf8)
+        func problems(_ edit: (String) -> String) -> [String] {
+            do {
+                _ = try PreparedSession.prepare(protocolText: edit(text), label: "p.toml", profile: profile)
+                return []
+            } catch { return error.issues.map { "\($0.keyPath): \($0.message)" } }
+        }
+        #expect(problems { $0.replacingOccurrences(of: "rest_s = 49 ", with: "period_s = 60 ") }.contains { $0.hasPrefix("cycle.period_s: a refill-adaptive protocol paces its cycle by rest_s") })
+        #expect(problems { $0.replacingOccurrences(of: "rest_s = 49 ", with: "rest_s = 70 ") }.contains { $0.hasPrefix("cycle.rest_s: 70.0 s must lie within") })
+        #expect(problems { $0.replacingOccurrences(of: "sensing_mmHg = 5 ", with: "sensing_mmHg = 20 ") }.contains { $0.hasPrefix("refill.sensing_mmHg: must be between 3 and 8 mmHg") })
+        #expect(problems { $0.replacingOccurrences(of: "chamber = \"calf\"  ", with: "chamber = \"knee\"  ") }.contains { $0.hasPrefix("refill.chamber: \"knee\" is not in protocol.chambers") })
+        #expect(problems { $0.replacingOccurrences(of: "max_rest_s = 60 ", with: "max_rest_s = 10 ") }.contains { $0.hasPrefix("refill.max_rest_s: must be at least refill.min_rest_s") })
+        #expect(problems { $0.replacingOccurrences(of: "every_cycles = 10 ", with: "every_cycles = 0 ") }.contains { $0.hasPrefix("refill.every_cycles: must be between 1 and 1000") })
+        #expect(problems { $0 + "\nsurprise = 1\n" }.count == 1)
+        #expect(problems { $0 }.isEmpty)
+    }
+}
