@@ -135,7 +135,11 @@ public final class TherapyService: Sendable {
         }
         let run = Running(protocolName: prepared.plan.name)
         let sink = RecordingSink(store: store, run: run)
-        let options = SessionRunner.Options(speed: settings.speed, realtimePriority: settings.realtimePriority)
+        var options = SessionRunner.Options(speed: settings.speed, realtimePriority: settings.realtimePriority)
+        do { options.garment = try prepared.checkGarment(on: backend, speed: settings.speed) } catch {
+            backend.close()
+            throw ControlReply.Refusal(503, "\(error); the boot was vented, and nothing was run")
+        }
         let runner = prepared.runner(backend: backend, sink: sink, options: options)
         state.withLock { $0 = .running(run) }
         let job = SessionJob(runner: runner, backend: backend)

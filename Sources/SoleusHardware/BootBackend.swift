@@ -25,12 +25,16 @@ public protocol BootBackend: AnyObject {
     /// backend that can see the limb has any (the simulator's limb model); `final` closes the one
     /// still open at the end of a session.
     func takeLimbCompressions(into out: inout [LimbCompression], final: Bool)
+    /// The next session starts `seconds` of this backend's time later (after the garment check):
+    /// its time 0 is now. Real hardware keeps no time of its own.
+    func shiftClock(by seconds: Double)
 }
 
 extension BootBackend {
     public func close() { vent() }
     public var lastFault: String? { nil }
     public func takeLimbCompressions(into out: inout [LimbCompression], final: Bool) {}
+    public func shiftClock(by seconds: Double) {}
 }
 
 /// A hardware failure, naming the device and what went wrong.

@@ -125,7 +125,15 @@ final class SessionLoop: @unchecked Sendable {
         ready.signal()
         if pacing.isPaced { push(.note(SessionEvent(time: 0, cycle: 0, kind: "loop-realtime", message: setup.description))) }
         pacing.begin()
-        therapy()
+        if let g = options.garment {
+            push(.note(SessionEvent(time: 0, cycle: 0, kind: g.accepted ? "garment-detected" : "garment-not-detected", message: g.text)))
+        }
+        if let g = options.garment, !g.accepted {
+            reason = .garmentNotDetected
+            detail = g.text + "; nothing was run"
+        } else {
+            therapy()
+        }
         closeCycles()
         // Before the vent, so that the log's last event stays the vent's confirmation.
         handOverCompressions(final: true)

@@ -63,6 +63,9 @@ public enum EndReason: String, Sendable, Equatable {
     /// On a boot of two limbs: a fault confined to one limb vented it, and the other limbs ran
     /// to the end (profile `on_limb_fault = "carry-on"`). The detail names the limb and the fault.
     case limbVented = "limb-vented"
+    /// The garment check before therapy found no garment, or not the profile's: nothing was run
+    /// (the detail says what was expected and what was found).
+    case garmentNotDetected = "garment-not-detected"
 }
 
 /// What the runner hands the store at the start of a session.

@@ -74,6 +74,9 @@ public final class SessionRunner {
         public var logCapacity: Int
         /// How long to wait for the store at a lockstep flush and at the end (s).
         public var storageTimeout: Double
+        /// The garment check run on the boot just before (``GarmentCheck``): logged at the
+        /// session's start; a refusal ends the session before any therapy.
+        public var garment: GarmentJudgement?
 
         public init(speed: Speed = .max, sampleRate: Double = 20, ventTimeout: Double = 10, flushEvery: Double = 1,
                     realtimePriority: Int32? = 80, waitForStorage: Bool? = nil, logCapacity: Int = 4096, storageTimeout: Double = 10) {

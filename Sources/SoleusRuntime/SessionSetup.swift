@@ -43,6 +43,16 @@ public struct PreparedSession: Sendable {
         try profile.makeBackend(seed: seed)
     }
 
+    /// Runs the garment check (``GarmentCheck``) on `backend` for the limbs this session runs on;
+    /// nil when the profile has no garment model to check against.
+    /// A refusal names the garments of `catalogue` that respond like what was found.
+    public func checkGarment(on backend: BootBackend, speed: Speed, catalogue: GarmentCatalogue? = nil) throws -> GarmentJudgement? {
+        guard let check = GarmentCheck(profile: profile, limbs: plan.limbs.map(\.limb)), let model = profile.model else { return nil }
+        var judgement = try check.run(on: backend, speed: speed)
+        if !judgement.accepted, let catalogue { judgement.lookedLike = catalogue.identify(judgement, check: check, model: model) }
+        return judgement
+    }
+
     /// True when the backend is the simulator (which may run faster than real time).
     public var isSimulated: Bool {
         if case .simulated = profile.backend { return true }

@@ -150,6 +150,13 @@ public struct BootPhysics: Sendable {
             let growth = limb?.growthL(c) ?? 0
             if growth != 0 { ch.volumeL = max(ch.volumeL - growth, 0.2 * ch.volumeL) }
             let p = pressure[c]
+            if faults.disconnected[c] {
+                // Nothing on the port: no bladder, no pressure; what the limb does is unseen.
+                air[c] = ch.volumeL
+                pressure[c] = 0
+                sensedPressure[c] = 0
+                continue
+            }
             // The valves feed the bladder, or only the hose when it is kinked.
             let occluded = faults.occluded(c)
             let pv = occluded ? sensedPressure[c] : p

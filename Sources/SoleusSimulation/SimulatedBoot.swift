@@ -15,6 +15,8 @@ public final class SimulatedBoot: BootBackend {
         summary = "simulated boot (\(parameters.chambers.count) chambers, seed \(parameters.seed))"
     }
 
+    /// Physics time at session time 0 (the garment check before the session ran on this boot).
+    var clockOffset = 0.0
     /// The last readings that got through, and when (for a lost link).
     var lastInputs = BootInputs()
     var lastFresh = 0.0
@@ -28,7 +30,8 @@ public final class SimulatedBoot: BootBackend {
 
     /// Advances the physics to `time` and reads the sensors. With the link lost the readings stop
     /// changing and their age grows, as from an I/O thread's mailbox that no reply refreshes.
-    public func read(at time: Double) throws(HardwareError) -> BootInputs {
+    public func read(at sessionTime: Double) throws(HardwareError) -> BootInputs {
+        let time = sessionTime + clockOffset
         physics.advance(to: time)
         if time - lastWrite > Self.outputLease { physics.command(.vented(chamberCount: chamberCount)) }
         // A direct E-stop is its own input: it is read even when the I/O link is down.
@@ -59,7 +62,13 @@ public final class SimulatedBoot: BootBackend {
 
     public func takeLimbCompressions(into out: inout [LimbCompression], final: Bool) {
         physics.takeLimbCompressions(into: &out, final: final)
+        for i in out.indices {
+            out[i].start -= clockOffset
+            out[i].end -= clockOffset
+        }
     }
+
+    public func shiftClock(by seconds: Double) { clockOffset += seconds }
 
     /// Changes the simulated faults (scenarios and tests).
     public func setFaults(_ faults: SimulatedFaults) { physics.faults = faults }

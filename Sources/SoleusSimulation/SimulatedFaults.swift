@@ -31,6 +31,9 @@ public struct SimulatedFaults: Sendable, Equatable {
     /// Something pressing on the chamber (limb movement, someone leaning on the boot): the fraction
     /// of its resting volume squeezed out, 0…0.9.
     public var squeeze: [Double] = Array(repeating: 0, count: maxChambers)
+    /// The garment's hose is off this outlet (or no garment at all): the valve block's port is open
+    /// to the room, so the air the pump sends there escapes and the sensor reads 0.
+    public var disconnected: [Bool] = Array(repeating: false, count: maxChambers)
     /// The I/O link is down: readings stop updating (and grow old), writes are lost.
     public var communicationLost = false
     /// 1 = healthy pump; 0.3 = a weak one.

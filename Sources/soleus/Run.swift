@@ -45,6 +45,9 @@ struct Run: ParsableCommand {
     @Flag(name: .long, help: "Print no live progress.")
     var quiet = false
 
+    @Flag(name: .long, help: "Skip the garment check (the short test inflation that finds which garment is connected) before therapy.")
+    var noGarmentCheck = false
+
     @OptionGroup var data: DataOptions
 
     func validate() throws {
@@ -73,7 +76,15 @@ struct Run: ParsableCommand {
         }
         // Every way out of this function vents the boot and releases its lines and modules.
         defer { backend.close() }
-        let options = SessionRunner.Options(speed: speed, realtimePriority: rtPriority == 0 ? nil : rtPriority)
+        var options = SessionRunner.Options(speed: speed, realtimePriority: rtPriority == 0 ? nil : rtPriority)
+        if !noGarmentCheck {
+            do { options.garment = try prepared.checkGarment(on: backend, speed: speed, catalogue: .load(directory: directoryOf(hardware))) } catch {
+                throw CLIError("\(error); the boot was vented, and nothing was run")
+            }
+            if let g = options.garment { print((g.accepted ? "" : "REFUSED: ") + g.text) } else {
+                printError("\(hardware): warning: no [simulation] model of this garment: the garment check cannot tell which garment is connected")
+            }
+        }
         let runner = prepared.runner(backend: backend, sink: store, options: options)
 
         // A parent may have started us with these signals blocked (a blocked SIGINT would make
@@ -217,4 +228,10 @@ func chamberTable(_ rows: [(String, CycleSummary)], chambers: [String]) -> [Stri
 
 extension String {
     func padding(_ width: Int) -> String { count >= width ? self + " " : self + String(repeating: " ", count: width - count) }
+}
+
+/// The directory part of a path ("." for a bare file name).
+func directoryOf(_ path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return "." }
+    return slash == path.startIndex ? "/" : String(path[..<slash])
 }
