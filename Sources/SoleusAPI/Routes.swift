@@ -57,6 +57,11 @@ extension APIServer {
             _ = try await self.session(id)
             return jsonResponse(.ok, try await self.read { try $0.summaries(id).map { APIModel.Cycle(chamber: $0.chamber, $0.summary) } })
         }
+        router.get("/v1/sessions/:id/compressions") { _, context in
+            let id = try Self.id(context)
+            _ = try await self.session(id)
+            return jsonResponse(.ok, try await self.read { try $0.compressions(id).map(APIModel.Compression.init) })
+        }
         router.get("/v1/sessions/:id/samples") { request, context in try await self.samples(request, context) }
         router.get("/v1/stream") { _, _ in try self.liveStream() }
     }

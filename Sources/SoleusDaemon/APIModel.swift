@@ -96,6 +96,36 @@ public enum APIModel {
         }
     }
 
+    /// What one compression did for the limb (simulated limbs).
+    public struct Compression: Codable, Sendable, Equatable {
+        public var limb: Int
+        public var number: Int
+        public var startS: Double
+        public var endS: Double?
+        public var expelledMl: Double
+        public var peakFlowMlS: Double
+        public var peakVelocityCmS: Double
+        public var refillS: Double?
+
+        public init(_ n: NumberedCompression) {
+            let c = n.compression
+            limb = c.limb
+            number = n.number
+            startS = c.start.isFinite ? c.start : 0
+            endS = c.end.isFinite ? c.end : nil
+            expelledMl = c.expelledML.isFinite ? c.expelledML : 0
+            peakFlowMlS = c.peakFlowMLPerS.isFinite ? c.peakFlowMLPerS : 0
+            peakVelocityCmS = c.peakVelocityCMPerS.isFinite ? c.peakVelocityCMPerS : 0
+            refillS = c.refillSeconds.isFinite ? c.refillSeconds : nil
+        }
+
+        public var numbered: NumberedCompression {
+            NumberedCompression(number: number, compression: LimbCompression(
+                limb: limb, start: startS, end: endS ?? .nan, expelledML: expelledMl, peakFlowMLPerS: peakFlowMlS,
+                peakVelocityCMPerS: peakVelocityCmS, refillSeconds: refillS ?? .nan))
+        }
+    }
+
     public struct Cycle: Codable, Sendable, Equatable {
         public var cycle: Int
         public var part: String

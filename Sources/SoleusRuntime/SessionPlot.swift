@@ -14,13 +14,17 @@ public struct SessionPlot: Sendable {
     public var samples: [SessionSample]
     public var events: [SessionEvent]
     public var cycles: [(chamber: String, summary: CycleSummary)]
+    /// What each compression did for the limb (simulated limbs; empty otherwise).
+    public var compressions: [NumberedCompression]
 
-    public init(title: String, chambers: [String], samples: [SessionSample], events: [SessionEvent], cycles: [(chamber: String, summary: CycleSummary)]) {
+    public init(title: String, chambers: [String], samples: [SessionSample], events: [SessionEvent], cycles: [(chamber: String, summary: CycleSummary)],
+                compressions: [NumberedCompression] = []) {
         self.title = title
         self.chambers = chambers
         self.samples = samples
         self.events = events
         self.cycles = cycles
+        self.compressions = compressions
     }
 
     static let width = 1200.0
@@ -110,6 +114,10 @@ public struct SessionPlot: Sendable {
         }
         y = cyclePanel(&out, top: y, value: { $0.peak }, target: { $0.target }, label: "Peak per cycle (mmHg); target dashed", unit: "mmHg") + 30
         y = cyclePanel(&out, top: y, value: { $0.timeToTarget }, target: nil, label: "Time to target per cycle (s)", unit: "s") + 20
+        if !compressions.isEmpty {
+            y = compressionPanel(&out, top: y + 10, value: \.expelledML, label: "Venous blood expelled per compression (mL, simulated limb)", unit: "mL") + 30
+            y = compressionPanel(&out, top: y, value: \.peakVelocityCMPerS, label: "Peak venous velocity proxy per compression (cm/s, simulated limb)", unit: "cm/s") + 20
+        }
         var doc = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(Self.width))\" height=\"\(Int(y))\" viewBox=\"0 0 \(Int(Self.width)) \(Int(y))\" font-family=\"DejaVu Sans, Arial, sans-serif\" font-size=\"12\">\n"
         doc += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
         doc += "<text x=\"\(Self.left)\" y=\"24\" font-size=\"16\" font-weight=\"bold\">\(escape(title))</text>\n"
@@ -245,6 +253,37 @@ public struct SessionPlot: Sendable {
             }
         }
         legend(&out, top: top)
+        out.add("</g>")
+        return top + h + 32
+    }
+
+    /// A per-compression view of one limb figure, a bar per compression (limbs side by side).
+    func compressionPanel(_ out: inout SVGText, top: Double, value: KeyPath<LimbCompression, Double>, label: String, unit: String) -> Double {
+        let h = 120.0, plotW = Self.width - Self.left - Self.right
+        let values = compressions.map { $0.compression[keyPath: value] }.filter(\.isFinite)
+        let ymax = max(1, ((values.max() ?? 1) * 1.15 / 5).rounded(.up) * 5)
+        let count = max(compressions.map(\.number).max() ?? 1, 1)
+        let limbs = max((compressions.map(\.compression.limb).max() ?? 0) + 1, 1)
+        let slot = plotW / Double(count), bar = max(1, slot * 0.7 / Double(limbs))
+        func y(_ v: Double) -> Double { top + h - min(max(v, 0), ymax) / ymax * h }
+        out.add("<g class=\"compressions\" data-unit=\"\(unit)\">")
+        out.add("<text x=\"\(Self.left)\" y=\"\(f(top - 6))\" font-weight=\"bold\">\(escape(label))</text>")
+        out.add("<rect x=\"\(Self.left)\" y=\"\(f(top))\" width=\"\(f(plotW))\" height=\"\(f(h))\" fill=\"none\" stroke=\"#999\"/>")
+        for v in ticks(0, ymax, count: 4) {
+            out.add("<line x1=\"\(Self.left)\" y1=\"\(f(y(v)))\" x2=\"\(f(Self.left + plotW))\" y2=\"\(f(y(v)))\" stroke=\"#eee\"/>")
+            out.add("<text x=\"\(f(Self.left - 6))\" y=\"\(f(y(v) + 4))\" text-anchor=\"end\" font-size=\"11\">\(fmtTick(v))</text>")
+        }
+        for n in compressions {
+            let v = n.compression[keyPath: value]
+            guard v.isFinite else { continue }
+            let x = Self.left + (Double(n.number) - 1) * slot + slot * 0.15 + Double(n.compression.limb) * bar
+            out.add("<rect class=\"compression\" data-number=\"\(n.number)\" data-limb=\"\(n.compression.limb)\" x=\"\(f(x))\" y=\"\(f(y(v)))\" width=\"\(f(bar))\" height=\"\(f(top + h - y(v)))\" fill=\"\(colour(n.compression.limb))\"/>")
+        }
+        let step = max(1, Int((Double(count) / 10).rounded(.up)))
+        for k in stride(from: 1, through: count, by: step) {
+            out.add("<text x=\"\(f(Self.left + (Double(k) - 0.5) * slot))\" y=\"\(f(top + h + 14))\" text-anchor=\"middle\" font-size=\"11\">\(k)</text>")
+        }
+        out.add("<text x=\"\(f(Self.left + plotW / 2))\" y=\"\(f(top + h + 28))\" text-anchor=\"middle\" font-size=\"11\">compression</text>")
         out.add("</g>")
         return top + h + 32
     }

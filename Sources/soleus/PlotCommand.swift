@@ -16,7 +16,7 @@ struct Plot: ParsableCommand {
         let (s, rows, events) = try source.load(id)
         let samples = try source.samples(s)
         let plot = SessionPlot(title: "Session \(s.id): \(s.protocolName) — \(s.endReason ?? "no end recorded")", chambers: s.chambers,
-                               samples: samples, events: events, cycles: rows)
+                               samples: samples, events: events, cycles: rows, compressions: try source.compressions(s))
         do { try plot.svg().write(toFile: output, atomically: true, encoding: .utf8) } catch {
             throw CLIError("cannot write \(output): \(error.localizedDescription)")
         }

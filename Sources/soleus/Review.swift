@@ -60,8 +60,29 @@ struct Show: ParsableCommand {
     @OptionGroup var device: DeviceOptions
 
     func run() throws {
-        let (s, rows, events) = try SessionSource(data: data, device: device).load(id)
+        let source = SessionSource(data: data, device: device)
+        let (s, rows, events) = try source.load(id)
         report(s, rows, events)
+        limbReport(try source.compressions(s), limbs: s.chambers.contains { $0.contains(".") })
+    }
+
+    /// What each compression did for the blood in the limb, and the session's totals (simulated
+    /// limbs only: a real boot cannot see the limb).
+    func limbReport(_ compressions: [NumberedCompression], limbs: Bool) {
+        guard !compressions.isEmpty else { return }
+        print("")
+        print("Limb (simulated limb model): what each compression did for the venous blood")
+        print((limbs ? "limb  " : "") + "compression   start s   expelled mL   peak mL/s   velocity cm/s   refill s")
+        for n in compressions {
+            let c = n.compression
+            print((limbs ? pad("\(c.limb)", 4) + "  " : "") + pad("\(n.number)", 11) + pad(formatFixed(c.start, decimals: 1), 10)
+                + pad(formatFixed(c.expelledML, decimals: 1), 14) + pad(formatFixed(c.peakFlowMLPerS, decimals: 1), 12)
+                + pad(formatFixed(c.peakVelocityCMPerS, decimals: 1), 16) + pad(c.refillSeconds.isNaN ? "-" : formatFixed(c.refillSeconds, decimals: 1), 11))
+        }
+        let total = compressions.reduce(0) { $0 + $1.compression.expelledML }
+        let refills = compressions.map(\.compression.refillSeconds).filter(\.isFinite)
+        let meanRefill = refills.isEmpty ? "no refill completed before the next compression" : "mean refill \(formatFixed(refills.reduce(0, +) / Double(refills.count), decimals: 1)) s"
+        print("  \(formatFixed(total, decimals: 0)) mL expelled in \(compressions.count) compressions (mean \(formatFixed(total / Double(compressions.count), decimals: 1)) mL); \(meanRefill)")
     }
 
     /// Prints the session's record, its per-chamber table, every cycle and the notable events.
@@ -98,7 +119,7 @@ struct Show: ParsableCommand {
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Export a session's samples as CSV or JSON Lines.",
-        discussion: "CSV columns: t_s, one <chamber>_mmHg per chamber, pump, then <chamber>_inlet and <chamber>_exhaust (1 = open) per chamber. JSON Lines: one object per sample, then one per event with \"event\".")
+        discussion: "CSV columns: t_s, one <chamber>_mmHg per chamber, pump, then <chamber>_inlet and <chamber>_exhaust (1 = open) per chamber. JSON Lines: one object per sample, then one per event with \"event\", then one per limb compression with \"compression\" (simulated limbs). --compressions: the limb compressions alone, as CSV (limb, number, start_s, end_s, expelled_ml, peak_flow_ml_s, peak_velocity_cm_s, refill_s) or JSON Lines.")
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case csv, jsonl }
 
@@ -108,8 +129,28 @@ struct Export: ParsableCommand {
     var format: Format = .csv
     @Option(name: [.short, .long], help: "Write to this file instead of standard output.")
     var output: String?
+    @Flag(name: .long, help: "Export what each compression did for the limb (simulated limbs) instead of the samples.")
+    var compressions = false
     @OptionGroup var data: DataOptions
     @OptionGroup var device: DeviceOptions
+
+    /// One compression as a CSV row or a JSON line.
+    static func lines(_ list: [NumberedCompression], format: Format) -> [String] {
+        func n(_ v: Double, _ d: Int) -> String { v.isFinite ? formatFixed(v, decimals: d) : "" }
+        func j(_ v: Double, _ d: Int) -> String { v.isFinite ? formatFixed(v, decimals: d) : "null" }
+        switch format {
+        case .csv:
+            return ["limb,number,start_s,end_s,expelled_ml,peak_flow_ml_s,peak_velocity_cm_s,refill_s"] + list.map { x in
+                let c = x.compression
+                return "\(c.limb),\(x.number),\(n(c.start, 3)),\(n(c.end, 3)),\(n(c.expelledML, 2)),\(n(c.peakFlowMLPerS, 2)),\(n(c.peakVelocityCMPerS, 2)),\(n(c.refillSeconds, 2))"
+            }
+        case .jsonl:
+            return list.map { x in
+                let c = x.compression
+                return "{\"compression\":\(x.number),\"limb\":\(c.limb),\"start_s\":\(j(c.start, 3)),\"end_s\":\(j(c.end, 3)),\"expelled_ml\":\(j(c.expelledML, 2)),\"peak_flow_ml_s\":\(j(c.peakFlowMLPerS, 2)),\"peak_velocity_cm_s\":\(j(c.peakVelocityCMPerS, 2)),\"refill_s\":\(j(c.refillSeconds, 2))}"
+            }
+        }
+    }
 
     func run() throws {
         if device.isRemote(given: data) { return try remote() }
@@ -130,13 +171,18 @@ struct Export: ParsableCommand {
             if buffer.utf8.count > 1 << 16 { try out.write(contentsOf: Data(buffer.utf8)); buffer = "" }
         }
         let text = SampleText(chambers: s.chambers)
-        switch format {
-        case .csv:
-            try emit(text.csvHeader)
-            try store.forEachSample(id) { try emit(text.csv($0)) }
-        case .jsonl:
-            try store.forEachSample(id) { try emit(text.json($0)) }
-            for e in try store.events(id) { try emit(SampleText.json(e)) }
+        if compressions {
+            for line in Self.lines(try store.compressions(id), format: format) { try emit(line) }
+        } else {
+            switch format {
+            case .csv:
+                try emit(text.csvHeader)
+                try store.forEachSample(id) { try emit(text.csv($0)) }
+            case .jsonl:
+                try store.forEachSample(id) { try emit(text.json($0)) }
+                for e in try store.events(id) { try emit(SampleText.json(e)) }
+                for line in Self.lines(try store.compressions(id), format: .jsonl) { try emit(line) }
+            }
         }
         try out.write(contentsOf: Data(buffer.utf8))
         if output != nil { try out.close() }
@@ -146,9 +192,15 @@ struct Export: ParsableCommand {
     func remote() throws {
         let client = try device.client()
         let out = try openOutput()
-        let path = "/v1/sessions/\(id)/samples?format=\(format.rawValue)"
         let sink = OutputSink(handle: out)
-        try waitFor { try await client.stream(path) { try sink.write(Data($0.readableBytesView)) } }
+        let list = try waitFor { try await client.decode([APIModel.Compression].self, "/v1/sessions/\(id)/compressions") }.map(\.numbered)
+        if compressions {
+            try sink.write(Data(Self.lines(list, format: format).map { $0 + "\n" }.joined().utf8))
+        } else {
+            let path = "/v1/sessions/\(id)/samples?format=\(format.rawValue)"
+            try waitFor { try await client.stream(path) { try sink.write(Data($0.readableBytesView)) } }
+            if format == .jsonl { try sink.write(Data(Self.lines(list, format: .jsonl).map { $0 + "\n" }.joined().utf8)) }
+        }
         if output != nil { try out.close() }
     }
 
@@ -183,6 +235,16 @@ struct SessionSource {
         let (store, _) = try data.open()
         guard let s = try store.session(id) else { throw CLIError("no session \(id) in \(store.path) (see `soleus sessions`)") }
         return (s, try store.summaries(id), try store.events(id))
+    }
+
+    /// What each compression did for the limb (simulated limbs).
+    func compressions(_ s: SessionStore.SessionInfo) throws -> [NumberedCompression] {
+        if device.isRemote(given: data) {
+            let client = try device.client()
+            return try waitFor { try await client.decode([APIModel.Compression].self, "/v1/sessions/\(s.id)/compressions") }.map(\.numbered)
+        }
+        let (store, _) = try data.open()
+        return try store.compressions(s.id)
     }
 
     /// Every sample of the session.
