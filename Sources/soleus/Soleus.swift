@@ -17,7 +17,7 @@ struct Soleus: ParsableCommand {
         subcommands: [
             Run.self, Validate.self, Sessions.self, Show.self, Export.self, Plot.self,
             Upload.self, Protocols.self, Start.self, Stop.self, Pause.self, Resume.self, Status.self, Ack.self, Reset.self, PauseAudio.self,
-            ScenarioCommand.self, HW.self, Sim.self, Info.self, Bench.self,
+            Report.self, ScenarioCommand.self, HW.self, Sim.self, Info.self, Bench.self,
         ]
     )
 }
