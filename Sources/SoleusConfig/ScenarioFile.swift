@@ -44,6 +44,8 @@ public struct Scenario: Sendable {
         /// A fault of one chamber's pressure sensor; `redundant` picks the second transducer.
         case sensor(chamber: Int, redundant: Bool, SensorFault)
         case occlusion(chamber: Int)
+        /// The garment's hose comes off this outlet: no bladder there any more.
+        case hoseOff(chamber: Int)
         /// Squeeze to `fraction` of the volume, ramping over `over` seconds.
         case squeeze(chamber: Int, fraction: Double, over: Double)
         case communicationLoss
@@ -56,6 +58,8 @@ public struct Scenario: Sendable {
         case drift(perSecond: Double)
         case disconnected
         case offset(Double)
+        /// Extra Gaussian noise of this standard deviation (mmHg).
+        case noisy(Double)
     }
 
     public struct Expectation: Sendable {
@@ -187,6 +191,8 @@ public enum ScenarioFile {
         case "sensor-offset": return sensor(e.number("offset_mmHg", upTo: InputLimits.maxPressureMagnitude, "mmHg", required: true).map { .offset($0) })
         case "sensor-disconnected": return sensor(.disconnected)
         case "occlusion": return withChamber { .occlusion(chamber: $0) }
+        case "hose-off": return withChamber { .hoseOff(chamber: $0) }
+        case "sensor-noisy": return sensor(e.number("noise_mmHg", in: 0...50, "mmHg", required: true).map { .noisy($0) })
         case "squeeze":
             let f = e.number("fraction", in: 0...0.9, "(share of the volume)", required: true)
             let over = e.number("over_s", in: 0...InputLimits.maxScenarioSeconds, "s") ?? 0

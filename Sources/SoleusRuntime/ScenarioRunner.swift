@@ -192,9 +192,11 @@ final class ScriptedBoot: BootBackend {
             case .drift(let r): fault = .drift(perSecond: r, since: time)
             case .disconnected: fault = .disconnected
             case .offset(let d): fault = .offset(d)
+            case .noisy(let sd): fault = .noisy(sd)
             }
             if redundant { f.redundantSensor[c] = fault } else { f.sensor[c] = fault }
         case .occlusion(let c): f.occlusion[c] = true
+        case .hoseOff(let c): f.disconnected[c] = true
         case .squeeze(let c, let frac, let over):
             squeezeReleased.remove(c)
             rampingSqueezes.append((c, frac, a.at, over, a.at + over))
@@ -216,6 +218,7 @@ final class ScriptedBoot: BootBackend {
         case .sensor(let c, let redundant, _):
             if redundant { f.redundantSensor[c] = .none } else { f.sensor[c] = .none }
         case .occlusion(let c): f.occlusion[c] = false
+        case .hoseOff(let c): f.disconnected[c] = false
         case .squeeze(let c, _, _):
             f.squeeze[c] = 0
             squeezeReleased.insert(c)
