@@ -53,6 +53,31 @@ public struct PreparedSession: Sendable {
         return judgement
     }
 
+    /// The simulated boot with another garment connected (`soleus run --simulate-garment`): the
+    /// chambers of `garment`'s model on the first outlets, nothing on the others; nil: no garment
+    /// at all. For trying the garment check; the profile's own garment is what it expects.
+    public func makeSimulatedBoot(seed: UInt64? = nil, wearing garment: HardwareProfile?) throws(ConfigError) -> SimulatedBoot {
+        guard case .simulated(var params) = profile.backend else {
+            throw ConfigError(file: profile.path, issues: [ConfigIssue(keyPath: "profile.backend", message: "--simulate-garment needs the simulated backend")])
+        }
+        if let seed { params.seed = seed }
+        let outlets = params.chambers.count
+        var connected = 0
+        if let garment {
+            guard let other = garment.model else {
+                throw ConfigError(file: garment.path, issues: [ConfigIssue(keyPath: "simulation", message: "has no [simulation] model of its garment to connect")])
+            }
+            connected = min(other.chambers.count, outlets)
+            for i in 0..<connected { params.chambers[i] = other.chambers[i] }
+            params.limb = nil
+        }
+        let sim = SimulatedBoot(parameters: params)
+        var faults = SimulatedFaults()
+        for c in connected..<outlets { faults.disconnected[c] = true }
+        sim.setFaults(faults)
+        return sim
+    }
+
     /// True when the backend is the simulator (which may run faster than real time).
     public var isSimulated: Bool {
         if case .simulated = profile.backend { return true }

@@ -48,6 +48,9 @@ struct Run: ParsableCommand {
     @Flag(name: .long, help: "Skip the garment check (the short test inflation that finds which garment is connected) before therapy.")
     var noGarmentCheck = false
 
+    @Option(name: .long, help: "Simulated boot only: connect another profile's garment instead (a profile file), or none, to try the garment check.")
+    var simulateGarment: String?
+
     @OptionGroup var data: DataOptions
 
     func validate() throws {
@@ -71,7 +74,13 @@ struct Run: ParsableCommand {
         let (store, lock) = try data.openForRun()
         defer { withExtendedLifetime(lock) {} }
         let backend: BootBackend
-        do { backend = try prepared.makeBackend(seed: seed) } catch {
+        do {
+            if let other = simulateGarment {
+                backend = try prepared.makeSimulatedBoot(seed: seed, wearing: other == "none" ? nil : try HardwareProfileFile.load(path: other))
+            } else {
+                backend = try prepared.makeBackend(seed: seed)
+            }
+        } catch {
             throw CLIError("\(error); nothing was run")
         }
         // Every way out of this function vents the boot and releases its lines and modules.
@@ -129,8 +138,8 @@ struct Run: ParsableCommand {
         } else {
             print("  WARNING: venting not confirmed: \(r.ventUnconfirmed ?? "within the timeout")")
         }
-        for line in chamberTable(r.summaries.map { (chambers[$0.chamber], $0) }, chambers: chambers) {
-            print("  " + line)
+        if !r.summaries.isEmpty {
+            for line in chamberTable(r.summaries.map { (chambers[$0.chamber], $0) }, chambers: chambers) { print("  " + line) }
         }
         if !r.alarms.isEmpty {
             print("  alarms raised:")
