@@ -69,6 +69,9 @@ public struct BootPhysics: Sendable {
         limb = parameters.limb.map { LimbModel(parameters: $0, chamberCount: chamberCount) }
     }
 
+    /// Forgets the limb's compressions so far (see ``LimbModel/forgetCompressions()``).
+    public mutating func forgetLimbCompressions() { limb?.forgetCompressions() }
+
     /// Moves the limb's completed compressions into `out` (see ``LimbModel``).
     public mutating func takeLimbCompressions(into out: inout [LimbCompression], final: Bool) {
         limb?.take(into: &out, final: final)

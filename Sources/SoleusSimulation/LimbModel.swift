@@ -168,6 +168,12 @@ public struct LimbModel: Sendable {
         completed.removeAll(keepingCapacity: true)
     }
 
+    /// Forgets the compressions seen so far (the garment check's pulses are not therapy).
+    mutating func forgetCompressions() {
+        completed.removeAll(keepingCapacity: true)
+        for l in tracks.indices { tracks[l].open = false }
+    }
+
     /// Blood expelled by limb `l` since the session began (mL).
     public func expelledTotal(limb l: Int) -> Double { l < tracks.count ? tracks[l].expelledTotal : 0 }
 }

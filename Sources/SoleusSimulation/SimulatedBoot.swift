@@ -68,7 +68,12 @@ public final class SimulatedBoot: BootBackend {
         }
     }
 
-    public func shiftClock(by seconds: Double) { clockOffset += seconds }
+    /// The session after the garment check starts here: its pulses are not the session's
+    /// compressions.
+    public func shiftClock(by seconds: Double) {
+        clockOffset += seconds
+        physics.forgetLimbCompressions()
+    }
 
     /// Changes the simulated faults (scenarios and tests).
     public func setFaults(_ faults: SimulatedFaults) { physics.faults = faults }
