@@ -226,13 +226,7 @@ public struct SessionPlot: Sendable {
         let first = main.map(\.summary.cycle).min() ?? 1, last = max(main.map(\.summary.cycle).max() ?? 1, first + 1)
         func x(_ cycle: Double) -> Double { Self.left + (cycle - Double(first)) / Double(last - first) * plotW }
         func y(_ v: Double) -> Double { top + h - min(max(v, 0), ymax) / ymax * h }
-        out.add("<g class=\"cycles\" data-unit=\"\(unit)\">")
-        out.add("<text x=\"\(Self.left)\" y=\"\(f(top - 6))\" font-weight=\"bold\">\(escape(label))</text>")
-        out.add("<rect x=\"\(Self.left)\" y=\"\(f(top))\" width=\"\(f(plotW))\" height=\"\(f(h))\" fill=\"none\" stroke=\"#999\"/>")
-        for v in ticks(0, ymax, count: 4) {
-            out.add("<line x1=\"\(Self.left)\" y1=\"\(f(y(v)))\" x2=\"\(f(Self.left + plotW))\" y2=\"\(f(y(v)))\" stroke=\"#eee\"/>")
-            out.add("<text x=\"\(f(Self.left - 6))\" y=\"\(f(y(v) + 4))\" text-anchor=\"end\" font-size=\"11\">\(fmtTick(v))</text>")
-        }
+        frame(&out, group: "cycles", unit: unit, label: label, top: top, height: h, ymax: ymax, y: y)
         let step = max(1, Int((Double(last - first) / 8).rounded(.up)))
         for cycle in stride(from: first, through: last, by: step) {
             let v = Double(cycle)
@@ -257,6 +251,18 @@ public struct SessionPlot: Sendable {
         return top + h + 32
     }
 
+    /// Opens a panel's group: its label, its box and its horizontal grid with the value ticks.
+    func frame(_ out: inout SVGText, group: String, unit: String, label: String, top: Double, height h: Double, ymax: Double, y: (Double) -> Double) {
+        let plotW = Self.width - Self.left - Self.right
+        out.add("<g class=\"\(group)\" data-unit=\"\(unit)\">")
+        out.add("<text x=\"\(Self.left)\" y=\"\(f(top - 6))\" font-weight=\"bold\">\(escape(label))</text>")
+        out.add("<rect x=\"\(Self.left)\" y=\"\(f(top))\" width=\"\(f(plotW))\" height=\"\(f(h))\" fill=\"none\" stroke=\"#999\"/>")
+        for v in ticks(0, ymax, count: 4) {
+            out.add("<line x1=\"\(Self.left)\" y1=\"\(f(y(v)))\" x2=\"\(f(Self.left + plotW))\" y2=\"\(f(y(v)))\" stroke=\"#eee\"/>")
+            out.add("<text x=\"\(f(Self.left - 6))\" y=\"\(f(y(v) + 4))\" text-anchor=\"end\" font-size=\"11\">\(fmtTick(v))</text>")
+        }
+    }
+
     /// A per-compression view of one limb figure, a bar per compression (limbs side by side).
     func compressionPanel(_ out: inout SVGText, top: Double, value: KeyPath<LimbCompression, Double>, label: String, unit: String) -> Double {
         let h = 120.0, plotW = Self.width - Self.left - Self.right
@@ -266,13 +272,7 @@ public struct SessionPlot: Sendable {
         let limbs = max((compressions.map(\.compression.limb).max() ?? 0) + 1, 1)
         let slot = plotW / Double(count), bar = max(1, slot * 0.7 / Double(limbs))
         func y(_ v: Double) -> Double { top + h - min(max(v, 0), ymax) / ymax * h }
-        out.add("<g class=\"compressions\" data-unit=\"\(unit)\">")
-        out.add("<text x=\"\(Self.left)\" y=\"\(f(top - 6))\" font-weight=\"bold\">\(escape(label))</text>")
-        out.add("<rect x=\"\(Self.left)\" y=\"\(f(top))\" width=\"\(f(plotW))\" height=\"\(f(h))\" fill=\"none\" stroke=\"#999\"/>")
-        for v in ticks(0, ymax, count: 4) {
-            out.add("<line x1=\"\(Self.left)\" y1=\"\(f(y(v)))\" x2=\"\(f(Self.left + plotW))\" y2=\"\(f(y(v)))\" stroke=\"#eee\"/>")
-            out.add("<text x=\"\(f(Self.left - 6))\" y=\"\(f(y(v) + 4))\" text-anchor=\"end\" font-size=\"11\">\(fmtTick(v))</text>")
-        }
+        frame(&out, group: "compressions", unit: unit, label: label, top: top, height: h, ymax: ymax, y: y)
         for n in compressions {
             let v = n.compression[keyPath: value]
             guard v.isFinite else { continue }
