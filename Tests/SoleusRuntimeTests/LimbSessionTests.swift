@@ -199,3 +199,47 @@ func adaptive(every: Int = 3, minRest: Double = 20) -> (String) -> String {
         #expect(problems { $0 }.isEmpty)
     }
 }
+
+/// Faults that strike while the sleeve is sealed to sense the refill: none may pass for a refill
+/// the limb did not have, and every one ends with the boot vented or named. (A valve stuck in the
+/// position it already has while sealed, with the pump off, changes nothing the sleeve can see:
+/// the measurement stands, and the supervisor finds the valve when it next moves.)
+@Suite struct RefillSensingFaultTests {
+    enum Case: String, CaseIterable, Sendable {
+        case inletStuckOpen, exhaustStuckClosed, leak, sensorDriftUp, sensorStuck
+    }
+
+    static func refillTimes(_ log: MemorySessionLog) -> [Double] {
+        log.events.filter { $0.kind == "refill-measured" }.compactMap { e in e.message.firstMatch(of: /refill time ([0-9.]+) s/).flatMap { Double($0.1) } }
+    }
+
+    @Test(arguments: Case.allCases)
+    func aFaultDuringTheSensingHoldIsNeverTakenForARefill(_ fault: Case) throws {
+        let text = adaptive()(try String(contentsOfFile: repoPath(RefillAdaptiveTests.protocolFile), encoding: .utf8))
+        let prepared = try PreparedSession.prepare(protocolText: text, label: "adaptive", profile: try dvtProfile(), length: .cycles(2))
+        let healthy = Self.refillTimes(try runWatched(prepared).2)
+        #expect(healthy.count == 1)
+        let (result, boot, log) = try runWatched(prepared, configure: { boot in
+            boot.onRead = SoleusRuntimeTests.fault(at: 14) { f in
+                switch fault {
+                case .inletStuckOpen: f.inlet[1] = .stuckOpen
+                case .exhaustStuckClosed: f.exhaust[1] = .stuckClosed
+                case .leak: f.leak[1] = 0.01
+                case .sensorDriftUp: f.sensor[1] = .drift(perSecond: 0.5, since: 14)
+                case .sensorStuck: f.sensor[1] = .stuck(6)
+                }
+            }
+        })
+        for m in Self.refillTimes(log) {
+            #expect(abs(m - (healthy.first ?? 0)) < 0.5, "\(fault): measured \(m) s, healthy \(healthy)")
+        }
+        if fault == .leak || fault == .sensorDriftUp || fault == .sensorStuck {
+            #expect(Self.refillTimes(log).isEmpty, "\(fault) changes what the sleeve reads: never a refill")
+        }
+        #expect(boot.truePeak.allSatisfy { $0 < 60 }, "\(fault): peaks \(boot.truePeak)")
+        let unvented = (0..<3).filter { boot.sim.physics.pressure[$0] >= 5 }
+        for c in unvented { #expect((result.ventUnconfirmed ?? "").contains(["ankle", "calf", "thigh"][c]), "\(fault): \(result.end.detail)") }
+        // Either the measurement fell back or stood (therapy went on), or the supervisor vented.
+        #expect(result.end.reason == .completed || result.end.reason == .safetyTrip, "\(fault): \(result.end.reason) \(result.end.detail)")
+    }
+}
