@@ -136,7 +136,7 @@ public final class TherapyService: Sendable {
         let run = Running(protocolName: prepared.plan.name)
         let sink = RecordingSink(store: store, run: run)
         var options = SessionRunner.Options(speed: settings.speed, realtimePriority: settings.realtimePriority)
-        do { options.garment = try prepared.checkGarment(on: backend, speed: settings.speed) } catch {
+        do { options.garment = try prepared.checkGarment(on: backend, speed: settings.speed, catalogue: .beside(profilePath: prepared.profile.path)) } catch {
             backend.close()
             throw ControlReply.Refusal(503, "\(error); the boot was vented, and nothing was run")
         }

@@ -137,6 +137,12 @@ public struct GarmentCatalogue: Sendable {
         return GarmentCatalogue(entries: entries)
     }
 
+    /// The garments of the profiles in the same directory as `profilePath`.
+    public static func beside(profilePath: String) -> GarmentCatalogue {
+        guard let slash = profilePath.lastIndex(of: "/") else { return load(directory: ".") }
+        return load(directory: slash == profilePath.startIndex ? "/" : String(profilePath[..<slash]))
+    }
+
     /// The names of the garments that, on `check`'s boot (its pump, valves and sensors, `model`),
     /// would give the rises found. A garment with more chambers than the outlets cannot.
     public func identify(_ judgement: GarmentJudgement, check: GarmentCheck, model: BootParameters) -> [String] {

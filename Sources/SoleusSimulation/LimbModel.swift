@@ -16,10 +16,9 @@ import SoleusCore
 public struct LimbModel: Sendable {
     public let parameters: LimbParameters
     let count: Int
-    /// Venous blood per segment (mL), and its resting and residual volumes in the posture.
+    /// Venous blood per segment (mL), and its resting volume in the posture.
     public private(set) var venous = ChamberValues()
     var full = ChamberValues()
-    var residual = ChamberValues()
     /// Tissue fluid displaced per segment (mL).
     var tissue = ChamberValues()
     /// Air temperature per chamber over the skin's (kelvin over kelvin): 1 for air that has lain
@@ -41,8 +40,6 @@ public struct LimbModel: Sendable {
         var compressing = false
         var record = LimbCompression(limb: 0, start: 0, end: .nan, expelledML: 0, peakFlowMLPerS: 0, peakVelocityCMPerS: 0, refillSeconds: .nan)
         var volumeAtEnd = 0.0
-        /// Blood expelled since the session began (mL).
-        var expelledTotal = 0.0
     }
 
     public init(parameters: LimbParameters, chamberCount: Int) {
@@ -55,10 +52,8 @@ public struct LimbModel: Sendable {
         let starts = parameters.limbStarts.isEmpty ? [0] : parameters.limbStarts
         for c in 0..<count {
             let s = parameters.segments[c]
-            let rest = parameters.restingVolume(of: s)
-            full[c] = rest.full
-            residual[c] = rest.residual
-            venous[c] = rest.full
+            full[c] = parameters.restingVolume(of: s).full
+            venous[c] = full[c]
             limbOf[c] = max(0, (starts.lastIndex { $0 <= c }) ?? 0)
         }
         for l in starts.indices {
@@ -116,7 +111,6 @@ public struct LimbModel: Sendable {
     }
 
     mutating func leave(limb l: Int, volume: Double, flow: Double) {
-        tracks[l].expelledTotal += volume
         guard tracks[l].open else { return }
         tracks[l].record.expelledML += volume
         if flow > tracks[l].record.peakFlowMLPerS {
@@ -173,8 +167,5 @@ public struct LimbModel: Sendable {
         completed.removeAll(keepingCapacity: true)
         for l in tracks.indices { tracks[l].open = false }
     }
-
-    /// Blood expelled by limb `l` since the session began (mL).
-    public func expelledTotal(limb l: Int) -> Double { l < tracks.count ? tracks[l].expelledTotal : 0 }
 }
 

@@ -87,7 +87,7 @@ struct Run: ParsableCommand {
         defer { backend.close() }
         var options = SessionRunner.Options(speed: speed, realtimePriority: rtPriority == 0 ? nil : rtPriority)
         if !noGarmentCheck {
-            do { options.garment = try prepared.checkGarment(on: backend, speed: speed, catalogue: .load(directory: directoryOf(hardware))) } catch {
+            do { options.garment = try prepared.checkGarment(on: backend, speed: speed, catalogue: .beside(profilePath: hardware)) } catch {
                 throw CLIError("\(error); the boot was vented, and nothing was run")
             }
             if let g = options.garment { print((g.accepted ? "" : "REFUSED: ") + g.text) } else {
@@ -239,8 +239,3 @@ extension String {
     func padding(_ width: Int) -> String { count >= width ? self + " " : self + String(repeating: " ", count: width - count) }
 }
 
-/// The directory part of a path ("." for a bare file name).
-func directoryOf(_ path: String) -> String {
-    guard let slash = path.lastIndex(of: "/") else { return "." }
-    return slash == path.startIndex ? "/" : String(path[..<slash])
-}

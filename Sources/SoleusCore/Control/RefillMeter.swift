@@ -88,9 +88,10 @@ public struct RefillMeter: Sendable {
     var gridStart = Double.nan
     var bucket = 0
     var judged = 0
-    /// The end of the compression (s), and the pressure when the sleeve was sealed.
+    /// The end of the compression (s), and when the sleeve was sealed.
     public private(set) var releasedAt = 0.0
     var sealedAt = Double.nan
+    /// The trace's first 1 s mean, and its highest and lowest 1 s means since.
     var sealPressure = Double.nan
     var highest = -Double.infinity
     var lowest = Double.infinity
@@ -156,8 +157,9 @@ public struct RefillMeter: Sendable {
     /// Seconds since the compression ended, as of the last point.
     public var elapsed: Double { count > 0 ? times[count - 1] : 0 }
 
-    /// Judges the trace so far at `time` (s since the compression ended: `elapsed`), with
-    /// `deadline` the longest rest: a result once the answer is known, nil to keep measuring.
+    /// Judges the trace so far (it runs to ``elapsed`` after the compression), with `minRest` the
+    /// shortest rest and `deadline` the longest: a result once the answer is known, nil to keep
+    /// measuring.
     public mutating func judge(minRest: Double, deadline: Double) -> RefillResult? {
         // Only a new point can change the answer.
         guard count >= 4, !sealPressure.isNaN, count > judged else { return nil }
@@ -191,9 +193,9 @@ public struct RefillMeter: Sendable {
     /// Time constants tried first (s), log-spaced; the best is then refined between its neighbours.
     static let tauGrid: [Double] = (0..<48).map { 0.4 * pow(300.0 / 0.4, Double($0) / 47) }
 
-    /// The best curve p(t) = a − b·e^(−t/τ) + c·t: its time constant, the rise it gives over the
-    /// trace (b·e^(−t₀/τ), from the first point on), the share of variance it explains and the
-    /// scatter about it. The linear term takes up what drifts steadily while the sleeve is sealed
+    /// The best curve p(t) = a − b·e^(−(t−t₀)/τ) + c·(t−t₀), t₀ the first point: its time
+    /// constant, the rise it gives from the first point on (b), the share of variance it explains
+    /// and the scatter about it. The linear term takes up what drifts steadily while the sleeve is sealed
     /// (the garment's own small leak, the air warming), which would otherwise bend the curve.
     func fit() -> (tau: Double, rise: Double, r2: Double, scatter: Double) {
         let sums = Sums(self)
