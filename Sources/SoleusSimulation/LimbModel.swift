@@ -19,6 +19,9 @@ public struct LimbModel: Sendable {
     /// Venous blood per segment (mL), and its resting volume in the posture.
     public private(set) var venous = ChamberValues()
     var full = ChamberValues()
+    var emptying: [LimbParameters.Emptying]
+    /// The refill's share per physics step, for the step it was worked out for.
+    var refillStep = (h: Double.nan, share: 0.0)
     /// Tissue fluid displaced per segment (mL).
     var tissue = ChamberValues()
     /// Air temperature per chamber over the skin's (kelvin over kelvin): 1 for air that has lain
@@ -50,6 +53,7 @@ public struct LimbModel: Sendable {
         refillRate = log(10) / max(parameters.refillSeconds, 0.1)
         emptyRate = 1 / max(parameters.emptyingSeconds, 0.05)
         let starts = parameters.limbStarts.isEmpty ? [0] : parameters.limbStarts
+        emptying = parameters.segments.prefix(count).map { parameters.emptying(of: $0) }
         for c in 0..<count {
             let s = parameters.segments[c]
             full[c] = parameters.restingVolume(of: s).full
@@ -81,12 +85,13 @@ public struct LimbModel: Sendable {
     /// Advances the limb by `h` seconds under the chambers' `pressures` (mmHg), at session `time`.
     mutating func step(pressures: ChamberValues, h: Double, time: Double) {
         let p = parameters
+        if refillStep.h != h { refillStep = (h, 1 - exp(-refillRate * h)) }
         for c in 0..<count {
             let ext = max(pressures[c], 0)
             thermal[c] += (1 - thermal[c]) * h / max(p.thermalSeconds, 0.1)
             tissue[c] += (p.segments[c].tissueMLPerMmHg * ext - tissue[c]) * h / max(p.tissueSeconds, 0.1)
             guard p.venous else { continue }
-            let target = full[c] - p.pushedOutML(segment: c, at: ext)
+            let target = full[c] - emptying[c].pushedOut(at: ext)
             let v = venous[c]
             if v > target {
                 // Emptying through the valves towards the next proximal segment, which a higher
@@ -104,7 +109,7 @@ public struct LimbModel: Sendable {
                     venous[c + 1] += moved
                 }
             } else {
-                venous[c] += (target - v) * (1 - exp(-refillRate * h))
+                venous[c] += (target - v) * refillStep.share
             }
         }
         track(pressures: pressures, time: time)

@@ -104,11 +104,24 @@ public struct LimbParameters: Sendable, Equatable {
     /// The venous blood chamber `c`'s segment holds at rest that an external pressure `p` pushes
     /// out once it has had time to (mL): the room the limb gives the bladder at that pressure.
     public func pushedOutML(segment c: Int, at p: Double) -> Double {
-        guard venous, c >= 0, c < segments.count else { return 0 }
-        let s = segments[c]
+        guard c >= 0, c < segments.count else { return 0 }
+        return emptying(of: segments[c]).pushedOut(at: p)
+    }
+
+    /// How a segment empties: the blood a squeeze can move (mL) and the pressure that moves all
+    /// of it (mmHg). Worked out once per segment; the model steps with it.
+    public struct Emptying: Sendable, Equatable {
+        public var movableML = 0.0
+        public var allAtMmHg = 1.0
+
+        /// The blood an external pressure `p` pushes out once it has had time to (mL).
+        @inline(__always) public func pushedOut(at p: Double) -> Double { movableML * min(1, max(p, 0) / allAtMmHg) }
+    }
+
+    public func emptying(of s: Segment) -> Emptying {
+        guard venous else { return Emptying() }
         let rest = restingVolume(of: s)
-        let squeezed = min(1, max(p, 0) / max(restingPressure(of: s) + emptyingMmHg, 1))
-        return (rest.full - rest.residual) * squeezed
+        return Emptying(movableML: rest.full - rest.residual, allAtMmHg: max(restingPressure(of: s) + emptyingMmHg, 1))
     }
 
 }

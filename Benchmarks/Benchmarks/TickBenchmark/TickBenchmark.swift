@@ -1,4 +1,7 @@
 import Benchmark
+#if canImport(Glibc)
+import Glibc
+#endif
 import SoleusConfig
 import SoleusCore
 @_spi(Benchmarks) import SoleusRuntime
@@ -74,6 +77,30 @@ func tickBenchmark(chambers n: Int) -> (Benchmark) -> Void {
     }
 }
 
+/// A refill measurement's worst case: a sealed sleeve's 60 s trace at 100 Hz (a limb refilling
+/// in 25 s, with sensor noise), then the one judgement at the longest rest that fits it.
+func refillBenchmark() -> (Benchmark) -> Void {
+    { benchmark in
+        var meter = RefillMeter(maxSeconds: 65)
+        var seed: UInt64 = 7
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            meter.begin(releasedAt: 0)
+            meter.sealed(at: 1.5)
+            var result: RefillResult?
+            var t = 1.5
+            while t < 60.3 {
+                seed = seed &* 6364136223846793005 &+ 1442695040888963407
+                let noise = Double(seed >> 40) / Double(1 << 24) * 0.5 - 0.25
+                meter.add(time: t, pressure: 5 + 4 * (1 - exp(-t / 10.86)) + noise)
+                if t >= 60 { result = meter.judge(minRest: 60, deadline: 60) }
+                t += 0.01
+            }
+            blackHole(result)
+        }
+    }
+}
+
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .throughput],
@@ -82,9 +109,12 @@ let benchmarks: @Sendable () -> Void = {
     for n in [3, 8, 24, 32] {
         Benchmark("control tick, \(n) chambers", closure: tickBenchmark(chambers: n))
     }
-    let sessions = [("protocols/dvt-3-chamber.toml", "hardware/sim-3-dvt.toml", 3), ("protocols/lymphoedema-8-chamber.toml", "hardware/sim-8-lymph.toml", 8)]
-    for (p, h, n) in sessions {
-        Benchmark("session loop tick, \(n) chambers", configuration: .init(maxDuration: .seconds(3), maxIterations: 100),
+    let sessions = [("protocols/dvt-3-chamber.toml", "hardware/sim-3-dvt.toml", "3 chambers"), ("protocols/lymphoedema-8-chamber.toml", "hardware/sim-8-lymph.toml", "8 chambers"),
+                    ("protocols/dvt-refill-adaptive.toml", "hardware/sim-3-dvt.toml", "3 chambers, refill-adaptive")]
+    for (p, h, name) in sessions {
+        Benchmark("session loop tick, \(name)", configuration: .init(maxDuration: .seconds(3), maxIterations: 100),
                   closure: sessionTickBenchmark(protocolFile: p, profile: h))
     }
+    Benchmark("refill measurement, 60 s trace + judgement", configuration: .init(scalingFactor: .one, maxDuration: .seconds(3)),
+              closure: refillBenchmark())
 }
